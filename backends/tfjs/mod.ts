@@ -1,0 +1,2 @@
+/** Placeholder until this package lands. @module */
+export {};

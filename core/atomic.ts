@@ -1,0 +1,50 @@
+/**
+ * Atomic file writes: write beside the target, then rename over it. A crash at any moment
+ * leaves either the old file or the new one, never a torn one.
+ *
+ * @module
+ */
+
+/**
+ * Write `data` to `path` atomically (temp file in the same directory, fsync, rename).
+ *
+ * @example
+ * ```ts
+ * import { writeFileAtomic } from "@efficienttrain/core";
+ * const dir = await Deno.makeTempDir();
+ * await writeFileAtomic(`${dir}/a.json`, new TextEncoder().encode("{}"));
+ * console.assert(await Deno.readTextFile(`${dir}/a.json`) === "{}");
+ * ```
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  try {
+    let written = 0;
+    while (written < data.length) written += await file.write(data.subarray(written));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  try {
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/**
+ * Write text atomically (UTF-8).
+ *
+ * @example
+ * ```ts
+ * import { writeTextFileAtomic } from "@efficienttrain/core";
+ * const dir = await Deno.makeTempDir();
+ * await writeTextFileAtomic(`${dir}/b.txt`, "hi");
+ * console.assert(await Deno.readTextFile(`${dir}/b.txt`) === "hi");
+ * ```
+ */
+export function writeTextFileAtomic(path: string, text: string): Promise<void> {
+  return writeFileAtomic(path, new TextEncoder().encode(text));
+}

@@ -1,0 +1,6 @@
+/**
+ * efficienttrain: EfficientTrain-style generalized curriculum learning for TypeScript.
+ *
+ * @module
+ */
+export * from "@efficienttrain/core";
