@@ -1,2 +1,18 @@
-/** Placeholder until this package lands. @module */
-export {};
+/**
+ * `@efficienttrain/train`: the training loop, its recipe (AdamW, cosine schedule, EMA,
+ * soft-target loss), checkpoints, run directories, progress and plots.
+ *
+ * @module
+ */
+export * from "./settings.ts";
+export * from "./schedule.ts";
+export * from "./loss.ts";
+export * from "./optimizer.ts";
+export * from "./ema.ts";
+export * from "./errors.ts";
+export * from "./parts.ts";
+export * from "./checkpoint.ts";
+export * from "./trainer.ts";
+export * from "./progress.ts";
+export * from "./plots.ts";
+export * from "./run_dir.ts";

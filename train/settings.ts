@@ -1,0 +1,140 @@
+/**
+ * The recipe and run settings of one training run, decoded once at the edge with Schema.
+ *
+ * @module
+ */
+import { Schema } from "effect";
+
+const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0));
+const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0));
+const Fraction = Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }));
+
+const TrainSettingsSchema = Schema.Struct({
+  model: Schema.String,
+  data: Schema.String,
+  curriculum: Schema.String,
+  epochs: Schema.Finite.check(Schema.isGreaterThan(0)),
+  batchSize: PositiveInt,
+  accumulate: PositiveInt,
+  lr: Schema.Finite.check(Schema.isGreaterThan(0)),
+  minLr: NonNegative,
+  warmupEpochs: NonNegative,
+  weightDecay: NonNegative,
+  labelSmoothing: Fraction,
+  mixup: NonNegative,
+  cutmix: NonNegative,
+  mixupSwitchProb: Fraction,
+  randomErasing: Fraction,
+  dropPath: Fraction,
+  ema: Schema.Boolean,
+  emaDecay: Fraction,
+  clipGrad: NonNegative,
+  backend: Schema.Literals(["auto", "cpu", "wasm", "webgpu", "native"]),
+  seed: Schema.Int,
+  out: Schema.String,
+  workers: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  limitTrain: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  limitTest: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  evalBatchSize: PositiveInt,
+  checkpointMinutes: NonNegative,
+  checkpointSteps: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  logEverySteps: PositiveInt,
+});
+
+/** Resolved settings of a run (what `config.json` records). */
+export interface TrainSettings {
+  readonly model: string;
+  readonly data: string;
+  readonly curriculum: string;
+  readonly epochs: number;
+  readonly batchSize: number;
+  /** Micro-batches per optimizer step (effective batch = batchSize × accumulate). */
+  readonly accumulate: number;
+  readonly lr: number;
+  readonly minLr: number;
+  readonly warmupEpochs: number;
+  readonly weightDecay: number;
+  readonly labelSmoothing: number;
+  readonly mixup: number;
+  readonly cutmix: number;
+  readonly mixupSwitchProb: number;
+  readonly randomErasing: number;
+  readonly dropPath: number;
+  readonly ema: boolean;
+  readonly emaDecay: number;
+  /** Max global gradient norm; 0 disables clipping. */
+  readonly clipGrad: number;
+  readonly backend: "auto" | "cpu" | "wasm" | "webgpu" | "native";
+  readonly seed: number;
+  readonly out: string;
+  readonly workers: number;
+  /** Use only the first N training images (0 = all). */
+  readonly limitTrain: number;
+  /** Use only the first N test images (0 = all). */
+  readonly limitTest: number;
+  readonly evalBatchSize: number;
+  readonly checkpointMinutes: number;
+  /** Also checkpoint every N steps (0 = only per epoch / per minutes). */
+  readonly checkpointSteps: number;
+  readonly logEverySteps: number;
+}
+
+/**
+ * The main job's defaults: MNIST, a CIFAR-style ResNet, the EfficientTrain curriculum.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TRAIN_SETTINGS } from "@efficienttrain/train";
+ * console.assert(DEFAULT_TRAIN_SETTINGS.data === "mnist");
+ * ```
+ */
+export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
+  model: "resnet8_cifar",
+  data: "mnist",
+  curriculum: "efficienttrain",
+  epochs: 2,
+  batchSize: 128,
+  accumulate: 1,
+  lr: 4e-3,
+  minLr: 1e-5,
+  warmupEpochs: 0.2,
+  weightDecay: 0.05,
+  labelSmoothing: 0.1,
+  mixup: 0,
+  cutmix: 0,
+  mixupSwitchProb: 0.5,
+  randomErasing: 0,
+  dropPath: 0,
+  ema: false,
+  emaDecay: 0.999,
+  clipGrad: 0,
+  backend: "auto",
+  seed: 0,
+  out: "runs",
+  workers: 1,
+  limitTrain: 0,
+  limitTest: 0,
+  evalBatchSize: 500,
+  checkpointMinutes: 5,
+  checkpointSteps: 0,
+  logEverySteps: 20,
+};
+
+/**
+ * Decode settings (defaults filled in) or throw a Schema error naming the field and value.
+ *
+ * @example
+ * ```ts
+ * import { decodeTrainSettings } from "@efficienttrain/train";
+ * console.assert(decodeTrainSettings({ epochs: 3 }).epochs === 3);
+ * ```
+ */
+export function decodeTrainSettings(
+  input: Partial<Record<keyof TrainSettings, unknown>>,
+): TrainSettings {
+  const decoded: TrainSettings = Schema.decodeUnknownSync(TrainSettingsSchema)({
+    ...DEFAULT_TRAIN_SETTINGS,
+    ...input,
+  });
+  return decoded;
+}
