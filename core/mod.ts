@@ -10,3 +10,6 @@ export * from "./atomic.ts";
 export * from "./ops.ts";
 export * from "./backend.ts";
 export * from "./model.ts";
+export * from "./frequency.ts";
+export * from "./resample.ts";
+export * from "./npy.ts";
