@@ -16,3 +16,4 @@ export * from "./trainer.ts";
 export * from "./progress.ts";
 export * from "./plots.ts";
 export * from "./run_dir.ts";
+export * from "./testing.ts";

@@ -8,6 +8,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+// tfjs-core registers no gradients; the union package registers them all by side effect.
+import "@tensorflow/tfjs";
 import { Rng } from "@efficienttrain/core";
 import { AdamW } from "./optimizer.ts";
 import { ModelEma } from "./ema.ts";

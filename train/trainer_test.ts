@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+
+tf.env().set("PROD", true);
+import { decodeTrainSettings } from "./settings.ts";
+import { train } from "./trainer.ts";
+import { syntheticParts } from "./testing.ts";
+import { TrainingDivergedError } from "./errors.ts";
+
+await tf.setBackend("cpu");
+
+const settings = (overrides: Record<string, unknown> = {}) =>
+  decodeTrainSettings({
+    epochs: 4,
+    batchSize: 16,
+    lr: 0.01,
+    warmupEpochs: 0.5,
+    weightDecay: 0.01,
+    evalBatchSize: 24,
+    logEverySteps: 2,
+    ...overrides,
+  });
+
+function snapshot(parts: ReturnType<typeof syntheticParts>): Map<string, Float32Array> {
+  return new Map([...parts.model.params].map(([k, v]) => [k, v.dataSync() as Float32Array]));
+}
+
+Deno.test("train: learns the synthetic task through a stage change, without leaking tensors", async () => {
+  const parts = syntheticParts({ seed: 3, epochs: 12, small: 6 });
+  const dir = await Deno.makeTempDir();
+  const stages: string[] = [];
+  const tensorsPerEpoch: number[] = [];
+  const result = await train(parts, {
+    settings: settings({ epochs: 12, lr: 0.02 }),
+    runDir: dir,
+    log: (l) => stages.push(l),
+    onMetric: (r) => r.kind === "epoch" && tensorsPerEpoch.push(Number(r.numTensors)),
+  });
+  assert.ok(result.final.top1 > 0.9, `top-1 ${result.final.top1}`);
+  assert.equal(result.history.length, 12);
+  assert.ok(stages.some((l) => l.includes("B=12")), "logs the stage change");
+  assert.equal(new Set(tensorsPerEpoch.slice(1)).size, 1, `live tensors ${tensorsPerEpoch}`);
+  parts.model.dispose();
+});
+
+Deno.test("train: a crash mid-epoch then --resume reaches the identical weights", async () => {
+  const reference = syntheticParts({ seed: 5, epochs: 3, small: 6 });
+  const refResult = await train(reference, {
+    settings: settings({ epochs: 3 }),
+    runDir: await Deno.makeTempDir(),
+  });
+  const expected = snapshot(reference);
+  reference.model.dispose();
+
+  const dir = await Deno.makeTempDir();
+  const crashing = syntheticParts({ seed: 5, epochs: 3, small: 6, failAtStep: 9 });
+  await assert.rejects(
+    train(crashing, { settings: settings({ epochs: 3, checkpointSteps: 4 }), runDir: dir }),
+    /simulated crash/,
+  );
+  crashing.model.dispose();
+
+  const resumed = syntheticParts({ seed: 5, epochs: 3, small: 6 });
+  const result = await train(resumed, {
+    settings: settings({ epochs: 3, checkpointSteps: 4 }),
+    runDir: dir,
+    resume: true,
+  });
+  assert.equal(result.resumedFromStep, 8);
+  const actual = snapshot(resumed);
+  for (const [name, values] of expected) assert.deepEqual(actual.get(name), values, name);
+  assert.equal(result.final.top1, refResult.final.top1);
+  resumed.model.dispose();
+});
+
+Deno.test("train: a NaN loss stops the run naming the step", async () => {
+  const parts = syntheticParts({ seed: 1, epochs: 2, small: 6 });
+  await assert.rejects(
+    train(parts, {
+      settings: settings({ epochs: 2, lr: 1e30, warmupEpochs: 0 }),
+      runDir: await Deno.makeTempDir(),
+    }),
+    (e: unknown) => e instanceof TrainingDivergedError && /at step \d+/.test(e.message),
+  );
+  parts.model.dispose();
+});
+
+Deno.test("train: gradient accumulation of 2×8 equals one batch of 16 in shape of the result", async () => {
+  const parts = syntheticParts({ seed: 2, epochs: 2, small: 6 });
+  const result = await train(parts, {
+    settings: settings({ epochs: 2, accumulate: 2 }),
+    runDir: await Deno.makeTempDir(),
+  });
+  assert.ok(Number.isFinite(result.final.loss));
+  assert.equal(result.steps, 12);
+  parts.model.dispose();
+});
