@@ -13,3 +13,4 @@ export * from "./model.ts";
 export * from "./frequency.ts";
 export * from "./resample.ts";
 export * from "./npy.ts";
+export * from "./curriculum/mod.ts";

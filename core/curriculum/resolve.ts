@@ -1,0 +1,418 @@
+/**
+ * Resolution: turn a symbolic {@link Curriculum} into the concrete per-stage schedule the
+ * trainer follows (real epoch ranges, legal input sizes, magnitudes, crop methods), plus the
+ * two queries the training loop makes every step: {@link stageAt} and {@link lrProgress}.
+ *
+ * @module
+ */
+import { InvalidArgumentError, showValue } from "../errors.ts";
+import type { CropMethod, Curriculum, RampSegment, SizeSpec, StageKnobs } from "./types.ts";
+import { relativeCompute as relativeComputeOf } from "./cost.ts";
+
+/** Which input sides are legal: a multiple of `multipleOf` that the model accepts. */
+export interface SizeRules {
+  /** Sizes are multiples of this (default 2: the paper's crop keeps B/2 × B/2 corners). */
+  readonly multipleOf?: number;
+  /** Whether the model accepts a side (e.g. `model.acceptsInputSize`). */
+  readonly accepts?: (size: number) => boolean;
+  /** The model's nearest legal side (e.g. `model.nearestInputSize`); used when `accepts` is absent. */
+  readonly nearestInputSize?: (size: number) => number;
+}
+
+/** Options of {@link resolveCurriculum}. */
+export interface ResolveOptions extends SizeRules {
+  /** Full input side H (the baseline's size). */
+  readonly imageSize: number;
+  /**
+   * Budget in progress units: epochs, or H²-equivalent epochs for compute-progress curricula.
+   * Default: the sum of the segment lengths as written.
+   */
+  readonly epochs?: number;
+  /** Model name or family; selects a per-family size list (longest matching prefix). */
+  readonly modelFamily?: string;
+  /** Epochs of the full-size baseline that `relativeCompute` compares against (default `epochs`). */
+  readonly baselineEpochs?: number;
+  /** FLOPs of one image at a side (e.g. `model.flops`), for `relativeCompute`; default ∝ B². */
+  readonly flops?: (size: number) => number;
+}
+
+/** One concrete stage: constant size, magnitude and knobs over a range of real epochs. */
+export interface ResolvedStage {
+  /** Position in `stages` (0-based). */
+  readonly index: number;
+  /** The curriculum segment this stage came from (a ramp yields several stages). */
+  readonly segment: number;
+  /** First real epoch of the stage (inclusive; fractional for compute-progress curricula). */
+  readonly startEpoch: number;
+  /** End real epoch (exclusive). */
+  readonly endEpoch: number;
+  /** Start in H²-equivalent epochs (cumulative compute at full size, B² cost). */
+  readonly startEquivalent: number;
+  /** End in H²-equivalent epochs. */
+  readonly endEquivalent: number;
+  /** Input side B (a legal size ≤ H). */
+  readonly imageSize: number;
+  /** RandAugment magnitude m. */
+  readonly magnitude: number;
+  /** `none` when B = H: such a stage is exactly the baseline. */
+  readonly cropMethod: CropMethod | "none";
+  readonly mixupScale?: number;
+  readonly batchSize?: number;
+  readonly replay?: number;
+}
+
+/** A curriculum resolved for a budget, image size and model. Plain data (JSON-serialisable). */
+export interface ResolvedCurriculum {
+  readonly name: string;
+  readonly progress: "epochs" | "compute";
+  readonly lrProgress: "epochs" | "compute";
+  /** Full side H. */
+  readonly imageSize: number;
+  /** Budget in progress units (epochs or H²-equivalent epochs). */
+  readonly budget: number;
+  /** Real epochs in total (what the data loader runs). */
+  readonly totalEpochs: number;
+  /** Compute in H²-equivalent epochs (B² cost). */
+  readonly equivalentEpochs: number;
+  /** Epochs of the baseline that `relativeCompute` refers to. */
+  readonly baselineEpochs: number;
+  /** Compute relative to `baselineEpochs` at full size (model FLOPs when given, else B²). */
+  readonly relativeCompute: number;
+  readonly stages: ReadonlyArray<ResolvedStage>;
+}
+
+const EPS = 1e-9;
+
+function bad(argument: string, value: unknown, reason: string): InvalidArgumentError {
+  return new InvalidArgumentError({ argument, value: showValue(value), reason });
+}
+
+/**
+ * The legal side nearest to `exact` (ties go to the larger), among multiples of
+ * `multipleOf` in [multipleOf, H] that the model accepts. `exact` = H always gives H, so a
+ * full-size stage is exactly the baseline.
+ *
+ * @example
+ * ```ts
+ * import { legalSize } from "@efficienttrain/core";
+ * console.assert(legalSize(160 / 224 * 32, 32) === 22); // 22.86 → nearest even
+ * console.assert(legalSize(192 / 224 * 32, 32) === 28);
+ * console.assert(legalSize(100, 224, { multipleOf: 32 }) === 96);
+ * ```
+ */
+export function legalSize(exact: number, imageSize: number, rules: SizeRules = {}): number {
+  const m = rules.multipleOf ?? 2;
+  if (!Number.isInteger(m) || m < 1) throw bad("multipleOf", m, "must be a positive integer");
+  if (!Number.isFinite(exact) || exact <= 0) throw bad("size", exact, "must be > 0");
+  if (Math.abs(exact - imageSize) < EPS) return imageSize;
+  const accepts = rules.accepts ??
+    (rules.nearestInputSize ? (s: number) => rules.nearestInputSize!(s) === s : () => true);
+  const lowK = Math.floor(exact / m);
+  const maxK = Math.floor(imageSize / m);
+  // Walk outward from the two multiples around `exact`, nearer first, larger first on ties.
+  let lo = Math.min(lowK, maxK);
+  let hi = lowK + 1;
+  while (lo >= 1 || hi <= maxK) {
+    const dLo = lo >= 1 ? exact - lo * m : Infinity;
+    const dHi = hi <= maxK ? hi * m - exact : Infinity;
+    if (dHi <= dLo) {
+      if (accepts(hi * m)) return hi * m;
+      hi++;
+    } else {
+      if (accepts(lo * m)) return lo * m;
+      lo--;
+    }
+  }
+  if (accepts(imageSize)) return imageSize;
+  throw bad("size", exact, `no legal input side (multiple of ${m}, ≤ ${imageSize}) is accepted`);
+}
+
+/**
+ * The exact (unrounded) side a size spec denotes at full size H. Absolute sizes scale with H
+ * when the curriculum names its reference size `refSize`.
+ *
+ * @example
+ * ```ts
+ * import { specToPixels } from "@efficienttrain/core";
+ * console.assert(specToPixels({ ratio: 0.5 }, 64) === 32);
+ * console.assert(specToPixels(160, 28, { refSize: 224 }) === 20);
+ * ```
+ */
+export function specToPixels(
+  spec: SizeSpec,
+  imageSize: number,
+  options: { refSize?: number } = {},
+): number {
+  const px = typeof spec === "number"
+    ? (options.refSize === undefined ? spec : (spec / options.refSize) * imageSize)
+    : spec.ratio * imageSize;
+  if (px > imageSize + EPS) {
+    throw bad("size", spec, `exceeds the full image size ${imageSize}`);
+  }
+  return px;
+}
+
+interface Piece extends StageKnobs {
+  segment: number;
+  u0: number;
+  u1: number;
+  size: number;
+  magnitude: number;
+}
+
+function familyKey(c: Curriculum, modelFamily: string | undefined): string | undefined {
+  if (modelFamily === undefined || c.families === undefined) return undefined;
+  const name = modelFamily.toLowerCase();
+  let best: string | undefined;
+  for (const key of Object.keys(c.families)) {
+    if (name.startsWith(key.toLowerCase()) && (best === undefined || key.length > best.length)) {
+      best = key;
+    }
+  }
+  return best;
+}
+
+function shapeOf(
+  shape: RampSegment["shape"],
+): { f: (p: number) => number; inv: (y: number) => number } {
+  return shape === "linear"
+    ? { f: (p) => p, inv: (y) => y }
+    : { f: (p) => (1 - Math.cos(Math.PI * p)) / 2, inv: (y) => Math.acos(1 - 2 * y) / Math.PI };
+}
+
+function knobsOf(s: StageKnobs): StageKnobs {
+  const k: { -readonly [K in keyof StageKnobs]: StageKnobs[K] } = {};
+  if (s.cropMethod !== undefined) k.cropMethod = s.cropMethod;
+  if (s.mixupScale !== undefined) k.mixupScale = s.mixupScale;
+  if (s.batchSize !== undefined) k.batchSize = s.batchSize;
+  if (s.replay !== undefined) k.replay = s.replay;
+  return k;
+}
+
+function rampPieces(
+  seg: RampSegment,
+  index: number,
+  u0: number,
+  u1: number,
+  px: (s: SizeSpec) => number,
+  rules: SizeRules & { imageSize: number },
+): Piece[] {
+  const legal = (v: number) => legalSize(v, rules.imageSize, rules);
+  const a = legal(px(seg.from));
+  const b = legal(px(seg.to));
+  const mFrom = typeof seg.magnitude === "number" ? seg.magnitude : seg.magnitude.from;
+  const mTo = typeof seg.magnitude === "number" ? seg.magnitude : seg.magnitude.to;
+  const magnitudeAt = (p: number) => mFrom + (mTo - mFrom) * p;
+  const knobs = knobsOf(seg);
+  if (a === b) return [{ segment: index, u0, u1, size: a, magnitude: mFrom, ...knobs }];
+  const multiple = rules.multipleOf ?? 2;
+  const rawStep = seg.step === undefined ? multiple : px(seg.step);
+  const step = Math.max(multiple, Math.round(rawStep / multiple) * multiple);
+  const dir = Math.sign(b - a);
+  const grid: number[] = [a];
+  for (let g = a + dir * step; dir * (b - g) > EPS; g += dir * step) {
+    const l = legal(g);
+    if (l !== grid[grid.length - 1] && dir * (b - l) > 0) grid.push(l);
+  }
+  grid.push(b);
+  const { inv } = shapeOf(seg.shape);
+  const snap = seg.snap ?? "continuous";
+  // Progress at which the size leaves grid[k] for grid[k+1]: where the curve crosses their midpoint.
+  const cuts: number[] = [u0];
+  for (let k = 0; k + 1 < grid.length; k++) {
+    const mid = (grid[k] + grid[k + 1]) / 2;
+    const p = inv((mid - a) / (b - a));
+    let u = u0 + p * (u1 - u0);
+    if (snap === "unit") u = dir > 0 ? Math.ceil(u - EPS) : Math.floor(u + EPS) + 1;
+    cuts.push(Math.min(u1, Math.max(cuts[cuts.length - 1], u)));
+  }
+  cuts.push(u1);
+  const pieces: Piece[] = [];
+  for (let k = 0; k < grid.length; k++) {
+    const p = (cuts[k] - u0) / (u1 - u0);
+    pieces.push({
+      segment: index,
+      u0: cuts[k],
+      u1: cuts[k + 1],
+      size: grid[k],
+      magnitude: magnitudeAt(p),
+      ...knobs,
+    });
+  }
+  return pieces;
+}
+
+function samePiece(a: Piece, b: Piece): boolean {
+  return a.size === b.size && a.magnitude === b.magnitude && a.cropMethod === b.cropMethod &&
+    a.mixupScale === b.mixupScale && a.batchSize === b.batchSize && a.replay === b.replay;
+}
+
+// Empty pieces go; neighbours that agree on everything become one stage (a ramp's first
+// piece usually continues the stage before it).
+function mergePieces(pieces: Piece[]): Piece[] {
+  const out: Piece[] = [];
+  for (const p of pieces) {
+    if (!(p.u1 - p.u0 > EPS)) continue;
+    const last = out[out.length - 1];
+    if (last !== undefined && samePiece(last, p)) out[out.length - 1] = { ...last, u1: p.u1 };
+    else out.push({ ...p });
+  }
+  return out;
+}
+
+/**
+ * Resolve a curriculum for a budget, full image size and model into concrete stages.
+ *
+ * Boundaries: segment lengths are scaled to `epochs`; with `floor` boundaries each cumulative
+ * boundary is `floor(E·cum/total)` (the authors' `int(E/5·(k+1))`). Compute progress: a unit
+ * of progress at side B lasts (H/B)² real epochs. Sizes are rounded by {@link legalSize}.
+ * Stages of zero length are dropped; consecutive stages equal in every field are merged.
+ *
+ * @example
+ * ```ts
+ * import { resolveCurriculum } from "@efficienttrain/core";
+ * const r = resolveCurriculum({
+ *   progress: "epochs",
+ *   imageSize: 224,
+ *   segments: [
+ *     { kind: "stage", size: 160, magnitude: 1, length: 3 },
+ *     { kind: "stage", size: 224, magnitude: 9, length: 2 },
+ *   ],
+ * }, { epochs: 100, imageSize: 224 });
+ * console.assert(r.stages[0].endEpoch === 60 && r.stages[1].cropMethod === "none");
+ * ```
+ */
+export function resolveCurriculum(
+  curriculum: Curriculum,
+  options: ResolveOptions,
+): ResolvedCurriculum {
+  const H = options.imageSize;
+  if (!Number.isInteger(H) || H < 1) throw bad("imageSize", H, "must be a positive integer");
+  const total = curriculum.segments.reduce((s, x) => s + x.length, 0);
+  const budget = options.epochs ?? total;
+  if (!(budget > 0) || !Number.isFinite(budget)) throw bad("epochs", budget, "must be > 0");
+  const floor =
+    (curriculum.boundaries ?? (curriculum.progress === "epochs" ? "floor" : "exact")) === "floor";
+  const family = familyKey(curriculum, options.modelFamily);
+  const familySizes = family === undefined ? undefined : curriculum.families![family];
+  const px = (s: SizeSpec) => specToPixels(s, H, { refSize: curriculum.imageSize });
+  const rules = { ...options, imageSize: H };
+
+  const pieces: Piece[] = [];
+  let cum = 0;
+  let start = 0;
+  curriculum.segments.forEach((seg, i) => {
+    cum += seg.length;
+    let end = (budget * cum) / total;
+    if (floor) end = Math.floor(end + EPS);
+    if (i === curriculum.segments.length - 1) end = floor ? Math.floor(budget + EPS) : budget;
+    if (seg.kind === "stage") {
+      const spec = familySizes?.[i] ?? seg.size;
+      pieces.push({
+        segment: i,
+        u0: start,
+        u1: end,
+        size: legalSize(px(spec), H, options),
+        magnitude: seg.magnitude,
+        ...knobsOf(seg),
+      });
+    } else if (end > start) {
+      pieces.push(...rampPieces(seg, i, start, end, px, rules));
+    }
+    start = end;
+  });
+
+  const stages: ResolvedStage[] = [];
+  let epoch = 0;
+  let equivalent = 0;
+  for (const p of mergePieces(pieces)) {
+    const units = p.u1 - p.u0;
+    const area = (p.size / H) ** 2;
+    const epochs = curriculum.progress === "epochs" ? units : units / area;
+    const eq = curriculum.progress === "epochs" ? units * area : units;
+    const { u0: _u0, u1: _u1, size, segment, magnitude, cropMethod, ...rest } = p;
+    stages.push({
+      index: stages.length,
+      segment,
+      startEpoch: epoch,
+      endEpoch: curriculum.progress === "epochs" ? p.u1 : epoch + epochs,
+      startEquivalent: equivalent,
+      endEquivalent: equivalent + eq,
+      imageSize: size,
+      magnitude,
+      cropMethod: size === H ? "none" : cropMethod ?? curriculum.cropMethod ?? "fft",
+      ...rest,
+    });
+    epoch = stages[stages.length - 1].endEpoch;
+    equivalent += eq;
+  }
+  if (stages.length === 0) throw bad("epochs", budget, "leaves every stage empty");
+  const baselineEpochs = options.baselineEpochs ?? budget;
+  const partial = {
+    name: curriculum.name ?? "custom",
+    progress: curriculum.progress,
+    lrProgress: curriculum.lrProgress ?? curriculum.progress,
+    imageSize: H,
+    budget,
+    totalEpochs: epoch,
+    equivalentEpochs: equivalent,
+    baselineEpochs,
+    relativeCompute: 0,
+    stages,
+  };
+  return { ...partial, relativeCompute: relativeComputeOf(partial, { flops: options.flops }) };
+}
+
+/**
+ * The stage in force at a (fractional) real epoch: the one with `startEpoch ≤ epoch <
+ * endEpoch`; epochs before the start give the first stage, at or past the end the last.
+ * O(log stages); call it every step with `epoch = e + step / stepsPerEpoch`.
+ *
+ * @example
+ * ```ts
+ * import { resolveCurriculum, stageAt } from "@efficienttrain/core";
+ * const r = resolveCurriculum({
+ *   progress: "epochs",
+ *   segments: [{ kind: "stage", size: 16, magnitude: 1, length: 1 }, { kind: "stage", size: 32, magnitude: 9, length: 1 }],
+ * }, { epochs: 10, imageSize: 32 });
+ * console.assert(stageAt(r, 4.99).imageSize === 16 && stageAt(r, 5).imageSize === 32);
+ * ```
+ */
+export function stageAt(resolved: ResolvedCurriculum, epoch: number): ResolvedStage {
+  const stages = resolved.stages;
+  let lo = 0;
+  let hi = stages.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (epoch < stages[mid].endEpoch) hi = mid;
+    else lo = mid + 1;
+  }
+  return stages[lo];
+}
+
+/**
+ * Fraction of training done at a (fractional) real epoch, in [0, 1], for the learning-rate
+ * schedule: the epoch fraction, or the fraction of H²-equivalent compute spent (B² cost) when
+ * the curriculum's `lrProgress` is `compute` (EfficientTrain++). Feed it to a cosine schedule
+ * in place of `epoch / totalEpochs`.
+ *
+ * @example
+ * ```ts
+ * import { lrProgress, resolveCurriculum } from "@efficienttrain/core";
+ * const r = resolveCurriculum({
+ *   progress: "compute",
+ *   segments: [{ kind: "stage", size: 16, magnitude: 1, length: 1 }, { kind: "stage", size: 32, magnitude: 9, length: 1 }],
+ * }, { epochs: 10, imageSize: 32 });
+ * // 40 real epochs at 16 px carry half the compute.
+ * console.assert(Math.abs(lrProgress(r, 40) - 0.5) < 1e-12);
+ * ```
+ */
+export function lrProgress(resolved: ResolvedCurriculum, epoch: number): number {
+  if (!(epoch > 0)) return 0;
+  if (epoch >= resolved.totalEpochs) return 1;
+  if (resolved.lrProgress === "epochs") return epoch / resolved.totalEpochs;
+  const s = stageAt(resolved, epoch);
+  const within = (epoch - s.startEpoch) / (s.endEpoch - s.startEpoch);
+  const eq = s.startEquivalent + within * (s.endEquivalent - s.startEquivalent);
+  return Math.min(1, Math.max(0, eq / resolved.equivalentEpochs));
+}
