@@ -1,0 +1,171 @@
+/**
+ * Resampling of uint8 HWC images with PIL's algorithm (separable convolution whose kernel
+ * widens with the downscale factor, i.e. antialiased), so crops and resizes match what
+ * timm's PIL pipeline produces up to rounding.
+ *
+ * @module
+ */
+
+/** Resampling filters (PIL's BILINEAR, BICUBIC with a = −0.5, NEAREST). */
+export type Interpolation = "bilinear" | "bicubic" | "nearest";
+
+/** Height, width and channels of an HWC buffer. */
+export interface HWC {
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+}
+
+/** An integer rectangle of the source image. */
+export interface Box {
+  readonly top: number;
+  readonly left: number;
+  readonly height: number;
+  readonly width: number;
+}
+
+function bilinear(x: number): number {
+  x = Math.abs(x);
+  return x < 1 ? 1 - x : 0;
+}
+
+function bicubic(x: number): number {
+  const a = -0.5;
+  x = Math.abs(x);
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0;
+}
+
+interface Coeffs {
+  start: Int32Array;
+  count: Int32Array;
+  weights: Float32Array;
+  ksize: number;
+}
+
+/** PIL `precompute_coeffs`, restricted to the source range [in0, in1). */
+function coeffs(in0: number, in1: number, outSize: number, interp: Interpolation): Coeffs {
+  const start = new Int32Array(outSize), count = new Int32Array(outSize);
+  const scale = (in1 - in0) / outSize;
+  if (interp === "nearest") {
+    const weights = new Float32Array(outSize).fill(1);
+    for (let i = 0; i < outSize; i++) {
+      start[i] = Math.min(in1 - 1, in0 + Math.floor((i + 0.5) * scale));
+      count[i] = 1;
+    }
+    return { start, count, weights, ksize: 1 };
+  }
+  const filter = interp === "bicubic" ? bicubic : bilinear;
+  const filterSupport = interp === "bicubic" ? 2 : 1;
+  const filterScale = Math.max(scale, 1);
+  const support = filterSupport * filterScale;
+  const ksize = Math.ceil(support) * 2 + 1;
+  const weights = new Float32Array(outSize * ksize);
+  const ss = 1 / filterScale;
+  for (let i = 0; i < outSize; i++) {
+    const center = in0 + (i + 0.5) * scale;
+    const xmin = Math.max(Math.trunc(center - support + 0.5), in0);
+    const xmax = Math.min(Math.trunc(center + support + 0.5), in1) - xmin;
+    let total = 0;
+    for (let x = 0; x < xmax; x++) {
+      const w = filter((x + xmin - center + 0.5) * ss);
+      weights[i * ksize + x] = w;
+      total += w;
+    }
+    if (total !== 0) { for (let x = 0; x < xmax; x++) weights[i * ksize + x] /= total; }
+    start[i] = xmin;
+    count[i] = xmax;
+  }
+  return { start, count, weights, ksize };
+}
+
+/**
+ * Resize the `box` region of an HWC uint8 image to `outHeight × outWidth` (whole image when
+ * `box` is omitted). Equivalent to crop-then-resize with PIL at the given interpolation.
+ *
+ * @example
+ * ```ts
+ * import { resizeImage } from "@efficienttrain/data";
+ * const src = new Uint8Array(4 * 4).fill(100);
+ * const out = resizeImage(src, { height: 4, width: 4, channels: 1 }, { outHeight: 2, outWidth: 2 });
+ * console.assert(out.length === 4 && out[0] === 100);
+ * ```
+ */
+export function resizeImage(
+  src: Uint8Array,
+  shape: HWC,
+  options: { outHeight: number; outWidth: number; box?: Box; interpolation?: Interpolation },
+): Uint8Array {
+  const { outHeight: oh, outWidth: ow } = options;
+  const interp = options.interpolation ?? "bilinear";
+  const c = shape.channels, sw = shape.width;
+  const box = options.box ?? { top: 0, left: 0, height: shape.height, width: shape.width };
+  const out = new Uint8Array(oh * ow * c);
+  if (box.height === oh && box.width === ow) {
+    // pure crop: no resampling needed
+    for (let y = 0; y < oh; y++) {
+      const s = ((box.top + y) * sw + box.left) * c;
+      out.set(src.subarray(s, s + ow * c), y * ow * c);
+    }
+    return out;
+  }
+  const cx = coeffs(box.left, box.left + box.width, ow, interp);
+  const cy = coeffs(box.top, box.top + box.height, oh, interp);
+  // horizontal pass over only the rows the vertical pass reads
+  const rowLo = box.top, rows = box.height;
+  const tmp = new Float32Array(rows * ow * c);
+  for (let y = 0; y < rows; y++) {
+    const srow = (rowLo + y) * sw * c;
+    const trow = y * ow * c;
+    for (let x = 0; x < ow; x++) {
+      const s0 = cx.start[x], n = cx.count[x], wo = x * cx.ksize;
+      for (let k = 0; k < c; k++) {
+        let acc = 0;
+        for (let t = 0; t < n; t++) acc += cx.weights[wo + t] * src[srow + (s0 + t) * c + k];
+        tmp[trow + x * c + k] = acc;
+      }
+    }
+  }
+  const stride = ow * c;
+  for (let y = 0; y < oh; y++) {
+    const s0 = cy.start[y] - rowLo, n = cy.count[y], wo = y * cy.ksize;
+    const orow = y * stride;
+    for (let i = 0; i < stride; i++) {
+      let acc = 0;
+      for (let t = 0; t < n; t++) acc += cy.weights[wo + t] * tmp[(s0 + t) * stride + i];
+      const v = Math.round(acc);
+      out[orow + i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return out;
+}
+
+/**
+ * Resize so the shorter side is `size`, then take the centred `size × size` crop (timm's
+ * eval transform at crop_pct 1). Used to bring folder images of mixed sizes to one shape.
+ *
+ * @example
+ * ```ts
+ * import { resizeShorterCenterCrop } from "@efficienttrain/data";
+ * const out = resizeShorterCenterCrop(new Uint8Array(4 * 8 * 3), { height: 4, width: 8, channels: 3 }, 2);
+ * console.assert(out.length === 2 * 2 * 3);
+ * ```
+ */
+export function resizeShorterCenterCrop(
+  src: Uint8Array,
+  shape: HWC,
+  size: number,
+  options: { interpolation?: Interpolation } = {},
+): Uint8Array {
+  const { height: h, width: w } = shape;
+  // crop the source to the aspect of the target first, then one resampling pass
+  const side = Math.min(h, w);
+  const top = Math.floor((h - side) / 2), left = Math.floor((w - side) / 2);
+  return resizeImage(src, shape, {
+    outHeight: size,
+    outWidth: size,
+    box: { top, left, height: side, width: side },
+    interpolation: options.interpolation ?? "bicubic",
+  });
+}
