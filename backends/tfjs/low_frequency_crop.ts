@@ -1,0 +1,191 @@
+/**
+ * EfficientTrain's low-frequency crop on tfjs tensors (any tfjs backend).
+ *
+ * {@link lowFrequencyCrop} is the production path: y = Re(A_h x A_wᵀ) as two float32 GEMMs
+ * with the DFT-crop matrices cached per (backend, size, bandwidth, mode). It runs on every
+ * backend (cpu, wasm, webgpu) since it only needs `MatMul`. {@link lowFrequencyCropFFT} is
+ * the literal fft2 → crop → ifft2 through `tf.spectral`, kept as a cross-check and for
+ * measurement; tfjs-wasm has no complex kernels, so it runs on cpu and webgpu only.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import {
+  cropBand,
+  type CropMode,
+  type CropOptions,
+  InvalidArgumentError,
+  lowFrequencyCropMatrix,
+  type ResolvedCrop,
+  validateCropOptions,
+} from "@efficienttrain/core";
+import {
+  applySeparable,
+  assertFiniteTensor,
+  cachedMatrix,
+  leftFactorValues,
+  rightFactorValues,
+  type SeparableFactors,
+} from "./separable.ts";
+
+function validate(images: tf.Tensor, options: CropOptions): ResolvedCrop {
+  const r = validateCropOptions(images.shape, { ...options, dtype: images.dtype });
+  if (images.dtype !== "float32") {
+    throw new InvalidArgumentError({
+      argument: "images.dtype",
+      value: JSON.stringify(images.dtype),
+      reason: "tfjs tensors must be float32",
+    });
+  }
+  if (r.checkFinite) assertFiniteTensor(images, "images");
+  return r;
+}
+
+/**
+ * The cached float32 factors of the crop from H×W to outH×outW.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { lowFrequencyCropFactors } from "@efficienttrain/backend-tfjs";
+ * await tf.setBackend("cpu");
+ * const f = lowFrequencyCropFactors({ h: 32, w: 32, outH: 24, outW: 24, mode: "paper" });
+ * console.assert(f.parts === 2 && f.left.shape.join() === "48,32");
+ * ```
+ */
+export function lowFrequencyCropFactors(
+  spec: { h: number; w: number; outH: number; outW: number; mode: CropMode },
+): SeparableFactors {
+  const { h, w, outH, outW, mode } = spec;
+  const mh = (): ReturnType<typeof lowFrequencyCropMatrix> => lowFrequencyCropMatrix(h, outH, mode);
+  const mw = (): ReturnType<typeof lowFrequencyCropMatrix> => lowFrequencyCropMatrix(w, outW, mode);
+  // A is real exactly when the kept band is conjugate-symmetric, which depends only on the mode
+  // and the parity of B; both axes must agree for the 2-part layout, so decide per pair.
+  const complex = mode === "paper" && (outH < h || outW < w);
+  const parts: 1 | 2 = complex ? 2 : 1;
+  const asParts = (m: ReturnType<typeof lowFrequencyCropMatrix>) =>
+    complex && !m.im ? { ...m, im: new Float64Array(m.re.length) } : m;
+  const left = cachedMatrix(`crop:L:${h}:${outH}:${mode}:${parts}`, () => ({
+    values: leftFactorValues(asParts(mh())),
+    rows: parts * outH,
+    cols: h,
+  }));
+  const right = cachedMatrix(`crop:R:${w}:${outW}:${mode}:${parts}`, () => ({
+    values: rightFactorValues(asParts(mw())),
+    rows: outW,
+    cols: parts * w,
+  }));
+  return { left, right, parts };
+}
+
+/**
+ * Low-frequency crop of a float32 batch (NHWC by default, or NCHW) to B×B (or [Bh, Bw]):
+ * the authors' `freq_crop` in `paper` mode, the exactly-real variant in `hermitian` mode.
+ * B = H returns a copy of the input. Bad arguments throw the core's tagged
+ * {@link InvalidArgumentError}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { lowFrequencyCrop } from "@efficienttrain/backend-tfjs";
+ * await tf.setBackend("cpu");
+ * const x = tf.randomUniform([2, 32, 32, 3]) as tf.Tensor4D;
+ * const y = lowFrequencyCrop(x, { size: 24 });
+ * console.assert(y.shape.join() === "2,24,24,3");
+ * console.assert(Math.abs(x.mean().dataSync()[0] - y.mean().dataSync()[0]) < 1e-5);
+ * ```
+ */
+export function lowFrequencyCrop(images: tf.Tensor4D, options: CropOptions): tf.Tensor4D {
+  const r = validate(images, options);
+  if (r.outH === r.h && r.outW === r.w) return tf.clone(images);
+  return applySeparable(images, r, lowFrequencyCropFactors(r));
+}
+
+function cropAxisLast(
+  re: tf.Tensor,
+  im: tf.Tensor,
+  inSize: number,
+  outSize: number,
+  mode: CropMode,
+): [tf.Tensor, tf.Tensor] {
+  const rank = re.rank;
+  const take = (t: tf.Tensor, from: number): tf.Tensor => {
+    const begin = new Array(rank).fill(0);
+    begin[rank - 1] = ((from % inSize) + inSize) % inSize;
+    const size = [...t.shape];
+    size[rank - 1] = 1;
+    return tf.slice(t, begin, size);
+  };
+  // gather the kept bins in output order 0, 1, …, B/2−1, −B/2 (or its split), …, −1
+  const band = cropBand(inSize, outSize, mode);
+  const bins = new Map<number, Array<{ from: number; weight: number }>>();
+  for (const e of band) {
+    const to = ((e.to % outSize) + outSize) % outSize;
+    bins.set(to, [...(bins.get(to) ?? []), { from: e.from, weight: e.weight }]);
+  }
+  const gather = (t: tf.Tensor): tf.Tensor => {
+    const cols: tf.Tensor[] = [];
+    for (let k = 0; k < outSize; k++) {
+      const parts = bins.get(k)!.map(({ from, weight }) =>
+        weight === 1 ? take(t, from) : tf.mul(take(t, from), weight)
+      );
+      cols.push(parts.length === 1 ? parts[0]! : tf.addN(parts));
+    }
+    return tf.concat(cols, rank - 1);
+  };
+  return [gather(re), gather(im)];
+}
+
+/**
+ * The same crop computed literally with `tf.spectral.fft`/`ifft` (fft2 → keep the band →
+ * scale → ifft2 → real). Slower than {@link lowFrequencyCrop} here; kept to measure against
+ * and as an independent float32 check. Needs a backend with complex kernels (cpu, webgpu);
+ * on others it throws a tagged error naming the backend.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { lowFrequencyCrop, lowFrequencyCropFFT } from "@efficienttrain/backend-tfjs";
+ * await tf.setBackend("cpu");
+ * const x = tf.randomUniform([1, 3, 16, 16]) as tf.Tensor4D;
+ * const a = lowFrequencyCrop(x, { size: 8, layout: "NCHW" });
+ * const b = lowFrequencyCropFFT(x, { size: 8, layout: "NCHW" });
+ * console.assert(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] < 1e-5);
+ * ```
+ */
+export function lowFrequencyCropFFT(images: tf.Tensor4D, options: CropOptions): tf.Tensor4D {
+  const r = validate(images, options);
+  const backend = tf.getBackend();
+  if (!tf.getKernel("FFT", backend) || !tf.getKernel("Complex", backend)) {
+    throw new InvalidArgumentError({
+      argument: "backend",
+      value: JSON.stringify(backend),
+      reason: "this tfjs backend has no complex FFT kernels; use lowFrequencyCrop",
+    });
+  }
+  if (r.outH === r.h && r.outW === r.w) return tf.clone(images);
+  return tf.tidy(() => {
+    const x = r.layout === "NHWC" ? tf.transpose(images, [0, 3, 1, 2]) : images; // N C H W
+    // along W: fft, keep the W band
+    let spec = tf.spectral.fft(tf.complex(x, tf.zerosLike(x)));
+    let [re, im] = cropAxisLast(tf.real(spec), tf.imag(spec), r.w, r.outW, r.mode);
+    // along H (moved last): fft, keep the H band, ifft
+    re = tf.transpose(re, [0, 1, 3, 2]);
+    im = tf.transpose(im, [0, 1, 3, 2]);
+    spec = tf.spectral.fft(tf.complex(re, im));
+    [re, im] = cropAxisLast(tf.real(spec), tf.imag(spec), r.h, r.outH, r.mode);
+    spec = tf.spectral.ifft(tf.complex(re, im));
+    // back along W: ifft, take the real part, undo the (B/H)² of the two unnormalised DFTs
+    spec = tf.spectral.ifft(
+      tf.complex(
+        tf.transpose(tf.real(spec), [0, 1, 3, 2]),
+        tf.transpose(tf.imag(spec), [0, 1, 3, 2]),
+      ),
+    );
+    const y = tf.mul(tf.real(spec), (r.outH * r.outW) / (r.h * r.w)) as tf.Tensor4D;
+    return r.layout === "NHWC" ? tf.transpose(y, [0, 2, 3, 1]) : y;
+  });
+}
