@@ -17,3 +17,4 @@ export * from "./progress.ts";
 export * from "./plots.ts";
 export * from "./run_dir.ts";
 export * from "./testing.ts";
+export * from "./flags.ts";

@@ -1,0 +1,216 @@
+/**
+ * Command-line flags of `deno task train` (and `compare`), generated from one table so that
+ * `--help`, parsing and validation cannot drift apart. Flags are decoded once, here, at the edge.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { InvalidArgumentError } from "@efficienttrain/core";
+import { decodeTrainSettings, DEFAULT_TRAIN_SETTINGS, type TrainSettings } from "./settings.ts";
+
+type Kind = "string" | "number" | "integer" | "boolean";
+
+/** One flag: its name, the setting it fills, its kind and help text. */
+export interface FlagSpec {
+  readonly flag: string;
+  readonly key: keyof TrainSettings;
+  readonly kind: Kind;
+  readonly help: string;
+}
+
+/** Every settings flag, in `--help` order. */
+export const TRAIN_FLAGS: readonly FlagSpec[] = [
+  { flag: "model", key: "model", kind: "string", help: "model name (deno task models lists them)" },
+  {
+    flag: "data",
+    key: "data",
+    kind: "string",
+    help: "mnist | cifar10:<path> | folder:<path> | <path>",
+  },
+  {
+    flag: "curriculum",
+    key: "curriculum",
+    kind: "string",
+    help: "preset name or curriculum .json",
+  },
+  { flag: "epochs", key: "epochs", kind: "number", help: "epochs (ET++: 224²-equivalent epochs)" },
+  { flag: "batch-size", key: "batchSize", kind: "integer", help: "micro-batch size" },
+  {
+    flag: "accumulate",
+    key: "accumulate",
+    kind: "integer",
+    help: "micro-batches per optimizer step",
+  },
+  { flag: "lr", key: "lr", kind: "number", help: "peak learning rate (AdamW)" },
+  { flag: "min-lr", key: "minLr", kind: "number", help: "cosine floor" },
+  { flag: "warmup-epochs", key: "warmupEpochs", kind: "number", help: "linear warm-up length" },
+  {
+    flag: "weight-decay",
+    key: "weightDecay",
+    kind: "number",
+    help: "AdamW decoupled weight decay",
+  },
+  { flag: "label-smoothing", key: "labelSmoothing", kind: "number", help: "label smoothing" },
+  { flag: "mixup", key: "mixup", kind: "number", help: "Mixup α (0 = off)" },
+  { flag: "cutmix", key: "cutmix", kind: "number", help: "CutMix α (0 = off)" },
+  {
+    flag: "mixup-switch-prob",
+    key: "mixupSwitchProb",
+    kind: "number",
+    help: "P(CutMix) when both on",
+  },
+  {
+    flag: "random-erasing",
+    key: "randomErasing",
+    kind: "number",
+    help: "random erasing probability",
+  },
+  { flag: "drop-path", key: "dropPath", kind: "number", help: "stochastic depth rate" },
+  { flag: "ema", key: "ema", kind: "boolean", help: "keep and evaluate an EMA of the weights" },
+  { flag: "ema-decay", key: "emaDecay", kind: "number", help: "EMA decay per optimizer step" },
+  { flag: "clip-grad", key: "clipGrad", kind: "number", help: "max global grad norm (0 = off)" },
+  { flag: "backend", key: "backend", kind: "string", help: "auto | cpu | wasm | webgpu | native" },
+  { flag: "seed", key: "seed", kind: "integer", help: "seed of everything random" },
+  { flag: "out", key: "out", kind: "string", help: "parent folder of run directories" },
+  { flag: "workers", key: "workers", kind: "integer", help: "augmentation workers (0 = inline)" },
+  {
+    flag: "limit-train",
+    key: "limitTrain",
+    kind: "integer",
+    help: "use the first N train images (0 = all)",
+  },
+  {
+    flag: "limit-test",
+    key: "limitTest",
+    kind: "integer",
+    help: "use the first N test images (0 = all)",
+  },
+  { flag: "eval-batch-size", key: "evalBatchSize", kind: "integer", help: "evaluation batch size" },
+  {
+    flag: "checkpoint-minutes",
+    key: "checkpointMinutes",
+    kind: "number",
+    help: "also checkpoint every N minutes",
+  },
+  {
+    flag: "checkpoint-steps",
+    key: "checkpointSteps",
+    kind: "integer",
+    help: "also checkpoint every N steps (0 = off)",
+  },
+  { flag: "log-every", key: "logEverySteps", kind: "integer", help: "steps between metric lines" },
+];
+
+/** Parsed command line: settings plus the run-control flags. */
+export interface ParsedTrainArgs {
+  readonly settings: TrainSettings;
+  /** `--resume <run dir>`. */
+  readonly resume?: string;
+  /** `--run-name`: folder name under `--out` (default: time, model, curriculum). */
+  readonly runName?: string;
+  readonly help: boolean;
+  readonly json: boolean;
+}
+
+/**
+ * Parse `deno task train` flags into decoded settings; a bad value is an
+ * `InvalidArgumentError` naming the flag and the value.
+ *
+ * @example
+ * ```ts
+ * import { parseTrainArgs } from "@efficienttrain/train";
+ * const { settings } = parseTrainArgs(["--epochs", "3", "--lr=0.01"]);
+ * console.assert(settings.epochs === 3 && settings.lr === 0.01);
+ * ```
+ */
+export function parseTrainArgs(
+  args: readonly string[],
+  defaults: Partial<TrainSettings> = {},
+): ParsedTrainArgs {
+  const options: Record<string, { type: "string" | "boolean" }> = {
+    resume: { type: "string" },
+    "run-name": { type: "string" },
+    help: { type: "boolean" },
+    json: { type: "boolean" },
+  };
+  for (const f of TRAIN_FLAGS) {
+    options[f.flag] = { type: f.kind === "boolean" ? "boolean" : "string" };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...args], options, allowPositionals: false, strict: true });
+  } catch (e) {
+    const message = (e as Error).message;
+    const flag = /'(--?[^' ]+)/.exec(message)?.[1] ?? "(arguments)";
+    throw new InvalidArgumentError({ argument: flag, value: args.join(" "), reason: message });
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const input: Record<string, unknown> = { ...defaults };
+  for (const f of TRAIN_FLAGS) {
+    const raw = values[f.flag];
+    if (raw === undefined) continue;
+    input[f.key] = convert(f, raw);
+  }
+  let settings: TrainSettings;
+  try {
+    settings = decodeTrainSettings(input);
+  } catch (e) {
+    const text = String((e as Error).message ?? e);
+    const key = /\["([A-Za-z]+)"\]/.exec(text)?.[1];
+    const spec = TRAIN_FLAGS.find((f) => f.key === key);
+    throw new InvalidArgumentError({
+      argument: spec ? `--${spec.flag}` : "settings",
+      value: spec ? String(input[spec.key]) : "",
+      reason: text.split("\n")[0],
+    });
+  }
+  return {
+    settings,
+    resume: values.resume as string | undefined,
+    runName: values["run-name"] as string | undefined,
+    help: values.help === true,
+    json: values.json === true,
+  };
+}
+
+/**
+ * `--help` text listing every flag with its default.
+ *
+ * @example
+ * ```ts
+ * import { trainHelp } from "@efficienttrain/train";
+ * console.assert(trainHelp("train").includes("--batch-size"));
+ * ```
+ */
+export function trainHelp(command: string, defaults: Partial<TrainSettings> = {}): string {
+  const merged = { ...DEFAULT_TRAIN_SETTINGS, ...defaults };
+  const lines = TRAIN_FLAGS.map((f) => {
+    const name = `--${f.flag}${
+      f.kind === "boolean" ? "" : ` <${f.kind === "string" ? "value" : "n"}>`
+    }`;
+    return `  ${name.padEnd(28)} ${f.help} (default: ${merged[f.key]})`;
+  });
+  return [
+    `usage: deno task ${command} [flags]`,
+    "",
+    ...lines,
+    `  ${"--resume <run dir>".padEnd(28)} continue a killed run from its checkpoint`,
+    `  ${"--run-name <name>".padEnd(28)} run folder name under --out`,
+    `  ${"--json".padEnd(28)} print the summary as JSON`,
+  ].join("\n");
+}
+
+function convert(spec: FlagSpec, raw: string | boolean): unknown {
+  if (spec.kind === "boolean" || spec.kind === "string") return raw;
+  const value = Number(raw);
+  if (
+    raw === "" || !Number.isFinite(value) || (spec.kind === "integer" && !Number.isInteger(value))
+  ) {
+    throw new InvalidArgumentError({
+      argument: `--${spec.flag}`,
+      value: String(raw),
+      reason: spec.kind === "integer" ? "must be an integer" : "must be a number",
+    });
+  }
+  return value;
+}

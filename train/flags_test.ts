@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { InvalidArgumentError } from "@efficienttrain/core";
+import { parseTrainArgs, TRAIN_FLAGS, trainHelp } from "./flags.ts";
+import { DEFAULT_TRAIN_SETTINGS } from "./settings.ts";
+
+Deno.test("flags: defaults when nothing is given, values when given", () => {
+  assert.deepEqual(parseTrainArgs([]).settings, DEFAULT_TRAIN_SETTINGS);
+  const { settings, resume } = parseTrainArgs([
+    "--model=resnet20_cifar",
+    "--epochs",
+    "1.5",
+    "--ema",
+    "--resume",
+    "runs/a",
+  ]);
+  assert.equal(settings.model, "resnet20_cifar");
+  assert.equal(settings.epochs, 1.5);
+  assert.equal(settings.ema, true);
+  assert.equal(resume, "runs/a");
+});
+
+Deno.test("flags: bad values are errors naming the flag and value", () => {
+  const cases: Array<[string[], string, string]> = [
+    [["--epochs", "abc"], "--epochs", "abc"],
+    [["--batch-size", "1.5"], "--batch-size", "1.5"],
+    [["--epochs", "-2"], "--epochs", "-2"],
+    [["--backend", "tpu"], "--backend", "tpu"],
+    [["--random-erasing", "2"], "--random-erasing", "2"],
+  ];
+  for (const [args, flag, value] of cases) {
+    assert.throws(() => parseTrainArgs(args), (e: unknown) => {
+      assert.ok(e instanceof InvalidArgumentError, String(e));
+      assert.equal(e.argument, flag);
+      assert.ok(e.value.includes(value), e.message);
+      return true;
+    });
+  }
+  assert.throws(() => parseTrainArgs(["--no-such-flag"]), /no-such-flag/);
+});
+
+Deno.test("flags: --help lists every flag with its default", () => {
+  const help = trainHelp("train");
+  for (const f of TRAIN_FLAGS) assert.ok(help.includes(`--${f.flag}`), f.flag);
+  assert.ok(help.includes("(default: mnist)"));
+});
