@@ -18,3 +18,5 @@ export * from "./plots.ts";
 export * from "./run_dir.ts";
 export * from "./testing.ts";
 export * from "./flags.ts";
+export * from "./assemble.ts";
+export * from "./compare.ts";
