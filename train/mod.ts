@@ -20,3 +20,4 @@ export * from "./testing.ts";
 export * from "./flags.ts";
 export * from "./assemble.ts";
 export * from "./compare.ts";
+export * from "./services.ts";
