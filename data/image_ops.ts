@@ -1,0 +1,315 @@
+/**
+ * Pixel operations on uint8 HWC images with PIL's semantics (the library timm's
+ * augmentations run on): affine warps with PIL's sampling rules, point LUTs, histogram ops
+ * and `ImageEnhance` blends. Each returns a new buffer.
+ *
+ * @module
+ */
+import type { HWC } from "./resize.ts";
+
+/** Interpolation for affine warps (PIL BILINEAR / BICUBIC / NEAREST). */
+export type WarpInterpolation = "bilinear" | "bicubic" | "nearest";
+
+function cubicWeight(x: number): number {
+  const a = -0.5;
+  x = Math.abs(x);
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0;
+}
+
+/**
+ * PIL `Image.transform(size, AFFINE, (a, b, c, d, e, f))`: output pixel (x, y) samples the
+ * input at (a·x' + b·y' + c, d·x' + e·y' + f) with x' = x + 0.5 (pixel centres); samples
+ * outside the image take `fill`.
+ *
+ * @example
+ * ```ts
+ * import { affine } from "@efficienttrain/data";
+ * const img = new Uint8Array([1, 2, 3, 4]);
+ * const same = affine(img, { height: 2, width: 2, channels: 1 }, [1, 0, 0, 0, 1, 0], { fill: [0] });
+ * console.assert(same.join() === "1,2,3,4");
+ * ```
+ */
+export function affine(
+  src: Uint8Array,
+  shape: HWC,
+  matrix: readonly [number, number, number, number, number, number],
+  options: { fill: readonly number[]; interpolation?: WarpInterpolation },
+): Uint8Array {
+  const { height: h, width: w, channels: c } = shape;
+  const [a, b, cc, d, e, f] = matrix;
+  const interp = options.interpolation ?? "bilinear";
+  const out = new Uint8Array(h * w * c);
+  const fill = Array.from({ length: c }, (_, k) => options.fill[k] ?? options.fill[0] ?? 0);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const o = (y * w + x) * c;
+      const xin = a * (x + 0.5) + b * (y + 0.5) + cc;
+      const yin = d * (x + 0.5) + e * (y + 0.5) + f;
+      if (!(xin >= 0 && xin < w && yin >= 0 && yin < h)) {
+        for (let k = 0; k < c; k++) out[o + k] = fill[k];
+        continue;
+      }
+      if (interp === "nearest") {
+        const s = (Math.floor(yin) * w + Math.floor(xin)) * c;
+        for (let k = 0; k < c; k++) out[o + k] = src[s + k];
+        continue;
+      }
+      const xs = xin - 0.5, ys = yin - 0.5;
+      const x0 = Math.floor(xs), y0 = Math.floor(ys);
+      const dx = xs - x0, dy = ys - y0;
+      if (interp === "bilinear") {
+        const xa = Math.min(Math.max(x0, 0), w - 1), xb = Math.min(Math.max(x0 + 1, 0), w - 1);
+        const ya = Math.min(Math.max(y0, 0), h - 1), yb = Math.min(Math.max(y0 + 1, 0), h - 1);
+        for (let k = 0; k < c; k++) {
+          const v1 = src[(ya * w + xa) * c + k] * (1 - dx) + src[(ya * w + xb) * c + k] * dx;
+          const v2 = src[(yb * w + xa) * c + k] * (1 - dx) + src[(yb * w + xb) * c + k] * dx;
+          const v = Math.round(v1 * (1 - dy) + v2 * dy);
+          out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
+        }
+      } else {
+        for (let k = 0; k < c; k++) {
+          let acc = 0;
+          for (let j = -1; j <= 2; j++) {
+            const yy = Math.min(Math.max(y0 + j, 0), h - 1);
+            const wy = cubicWeight(dy - j);
+            let row = 0;
+            for (let i = -1; i <= 2; i++) {
+              const xx = Math.min(Math.max(x0 + i, 0), w - 1);
+              row += cubicWeight(dx - i) * src[(yy * w + xx) * c + k];
+            }
+            acc += wy * row;
+          }
+          const v = Math.round(acc);
+          out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * PIL `rotate(degrees)` about the image centre, counter-clockwise, same canvas size.
+ *
+ * @example
+ * ```ts
+ * import { rotate } from "@efficienttrain/data";
+ * const img = new Uint8Array([1, 2, 3, 4]);
+ * console.assert(rotate(img, { height: 2, width: 2, channels: 1 }, 0, { fill: [0] }).join() === "1,2,3,4");
+ * ```
+ */
+export function rotate(
+  src: Uint8Array,
+  shape: HWC,
+  degrees: number,
+  options: { fill: readonly number[]; interpolation?: WarpInterpolation },
+): Uint8Array {
+  const cx = shape.width / 2, cy = shape.height / 2;
+  const angle = -((degrees % 360) * Math.PI) / 180;
+  // PIL rounds the matrix to 15 decimals so multiples of 90° are exact
+  const r = (v: number) => Math.round(v * 1e15) / 1e15;
+  const a = r(Math.cos(angle)),
+    b = r(Math.sin(angle)),
+    d = r(-Math.sin(angle)),
+    e = r(Math.cos(angle));
+  const c = a * -cx + b * -cy + cx;
+  const f = d * -cx + e * -cy + cy;
+  return affine(src, shape, [a, b, c, d, e, f], options);
+}
+
+/** Apply a 256-entry lookup table to every channel. */
+export function applyLut(src: Uint8Array, lut: Uint8Array): Uint8Array {
+  const out = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = lut[src[i]];
+  return out;
+}
+
+function perChannelLut(src: Uint8Array, c: number, luts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i += c) {
+    for (let k = 0; k < c; k++) out[i + k] = luts[k][src[i + k]];
+  }
+  return out;
+}
+
+function histograms(src: Uint8Array, c: number): Float64Array[] {
+  const h = Array.from({ length: c }, () => new Float64Array(256));
+  for (let i = 0; i < src.length; i += c) for (let k = 0; k < c; k++) h[k][src[i + k]]++;
+  return h;
+}
+
+/**
+ * `ImageOps.autocontrast` (cutoff 0): per channel, stretch [min, max] to [0, 255].
+ *
+ * @example
+ * ```ts
+ * import { autoContrast } from "@efficienttrain/data";
+ * console.assert(autoContrast(new Uint8Array([100, 150]), { height: 1, width: 2, channels: 1 }).join() === "0,255");
+ * ```
+ */
+export function autoContrast(src: Uint8Array, shape: HWC): Uint8Array {
+  const luts = histograms(src, shape.channels).map((h) => {
+    let lo = 0, hi = 255;
+    while (lo < 256 && h[lo] === 0) lo++;
+    while (hi >= 0 && h[hi] === 0) hi--;
+    const lut = new Uint8Array(256);
+    if (hi <= lo) { for (let i = 0; i < 256; i++) lut[i] = i; }
+    else {
+      const scale = 255 / (hi - lo), offset = -lo * scale;
+      for (let i = 0; i < 256; i++) {
+        lut[i] = Math.min(255, Math.max(0, Math.trunc(i * scale + offset)));
+      }
+    }
+    return lut;
+  });
+  return perChannelLut(src, shape.channels, luts);
+}
+
+/**
+ * `ImageOps.equalize`: per-channel histogram equalisation with PIL's step rule.
+ *
+ * @example
+ * ```ts
+ * import { equalize } from "@efficienttrain/data";
+ * const out = equalize(new Uint8Array([10, 10, 20, 30]), { height: 2, width: 2, channels: 1 });
+ * console.assert(out.length === 4);
+ * ```
+ */
+export function equalize(src: Uint8Array, shape: HWC): Uint8Array {
+  const luts = histograms(src, shape.channels).map((h) => {
+    const lut = new Uint8Array(256);
+    const nonzero: number[] = [];
+    for (let i = 0; i < 256; i++) if (h[i]) nonzero.push(h[i]);
+    let step = 0;
+    if (nonzero.length > 1) {
+      step = Math.floor((nonzero.reduce((s, v) => s + v, 0) - nonzero[nonzero.length - 1]) / 255);
+    }
+    if (step === 0) { for (let i = 0; i < 256; i++) lut[i] = i; }
+    else {
+      let n = Math.floor(step / 2);
+      for (let i = 0; i < 256; i++) {
+        lut[i] = Math.min(255, Math.floor(n / step));
+        n += h[i];
+      }
+    }
+    return lut;
+  });
+  return perChannelLut(src, shape.channels, luts);
+}
+
+/** `ImageOps.invert`: 255 − v. */
+export function invert(src: Uint8Array): Uint8Array {
+  const out = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = 255 - src[i];
+  return out;
+}
+
+/** `ImageOps.posterize`: keep the top `bits` bits (8 or more: unchanged, 0: black). */
+export function posterize(src: Uint8Array, bits: number): Uint8Array {
+  if (bits >= 8) return src.slice();
+  const mask = ~((1 << (8 - Math.max(0, bits))) - 1) & 0xff;
+  const lut = new Uint8Array(256);
+  for (let i = 0; i < 256; i++) lut[i] = i & mask;
+  return applyLut(src, lut);
+}
+
+/** `ImageOps.solarize`: invert values ≥ `threshold`. */
+export function solarize(src: Uint8Array, threshold: number): Uint8Array {
+  const lut = new Uint8Array(256);
+  for (let i = 0; i < 256; i++) lut[i] = i < threshold ? i : 255 - i;
+  return applyLut(src, lut);
+}
+
+/** timm `solarize_add`: add `add` (clipped at 255) to values below `threshold`. */
+export function solarizeAdd(src: Uint8Array, add: number, threshold = 128): Uint8Array {
+  const lut = new Uint8Array(256);
+  for (let i = 0; i < 256; i++) lut[i] = i < threshold ? Math.min(255, i + add) : i;
+  return applyLut(src, lut);
+}
+
+/** PIL `Image.blend(degenerate, image, factor)` with its truncation and clipping. */
+export function blend(degenerate: Uint8Array, image: Uint8Array, factor: number): Uint8Array {
+  const out = new Uint8Array(image.length);
+  for (let i = 0; i < image.length; i++) {
+    const v = degenerate[i] + factor * (image[i] - degenerate[i]);
+    out[i] = v <= 0 ? 0 : v >= 255 ? 255 : Math.trunc(v);
+  }
+  return out;
+}
+
+function luma(r: number, g: number, b: number): number {
+  return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >>> 16;
+}
+
+/** `ImageEnhance.Color`: blend with the greyscale image (identity for 1 channel). */
+export function color(src: Uint8Array, shape: HWC, factor: number): Uint8Array {
+  if (shape.channels < 3) return src.slice();
+  const c = shape.channels;
+  const grey = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i += c) {
+    const l = luma(src[i], src[i + 1], src[i + 2]);
+    grey[i] = grey[i + 1] = grey[i + 2] = l;
+    for (let k = 3; k < c; k++) grey[i + k] = src[i + k];
+  }
+  return blend(grey, src, factor);
+}
+
+/** `ImageEnhance.Contrast`: blend with a flat image at the rounded mean luma. */
+export function contrast(src: Uint8Array, shape: HWC, factor: number): Uint8Array {
+  const c = shape.channels;
+  let sum = 0;
+  const n = src.length / c;
+  for (let i = 0; i < src.length; i += c) {
+    sum += c >= 3 ? luma(src[i], src[i + 1], src[i + 2]) : src[i];
+  }
+  const mean = Math.trunc(sum / n + 0.5);
+  return blend(new Uint8Array(src.length).fill(mean), src, factor);
+}
+
+/** `ImageEnhance.Brightness`: blend with black. */
+export function brightness(src: Uint8Array, factor: number): Uint8Array {
+  return blend(new Uint8Array(src.length), src, factor);
+}
+
+/** `ImageEnhance.Sharpness`: blend with PIL's SMOOTH-filtered image (borders unfiltered). */
+export function sharpness(src: Uint8Array, shape: HWC, factor: number): Uint8Array {
+  const { height: h, width: w, channels: c } = shape;
+  const smooth = src.slice();
+  for (let y = 1; y < h - 1; y++) {
+    for (let x = 1; x < w - 1; x++) {
+      for (let k = 0; k < c; k++) {
+        let s = 0;
+        for (let j = -1; j <= 1; j++) {
+          for (let i = -1; i <= 1; i++) {
+            s += src[((y + j) * w + x + i) * c + k] * (i === 0 && j === 0 ? 5 : 1);
+          }
+        }
+        smooth[(y * w + x) * c + k] = Math.min(255, Math.round(s / 13));
+      }
+    }
+  }
+  return blend(smooth, src, factor);
+}
+
+/**
+ * Mirror left–right.
+ *
+ * @example
+ * ```ts
+ * import { hflip } from "@efficienttrain/data";
+ * console.assert(hflip(new Uint8Array([1, 2]), { height: 1, width: 2, channels: 1 }).join() === "2,1");
+ * ```
+ */
+export function hflip(src: Uint8Array, shape: HWC): Uint8Array {
+  const { height: h, width: w, channels: c } = shape;
+  const out = new Uint8Array(src.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const s = (y * w + x) * c, d = (y * w + (w - 1 - x)) * c;
+      for (let k = 0; k < c; k++) out[d + k] = src[s + k];
+    }
+  }
+  return out;
+}
