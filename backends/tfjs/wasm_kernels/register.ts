@@ -1,0 +1,58 @@
+/**
+ * Registers this package's wasm kernels into tfjs' kernel registry, replacing tfjs-wasm's own
+ * where ours are faster.
+ *
+ * @module
+ */
+import {
+  getKernel,
+  type KernelFunc,
+  registerKernel,
+  unregisterKernel,
+} from "@tensorflow/tfjs-core";
+import { conv2dBackpropFilterWasm } from "./conv2d_backprop_filter.ts";
+import { conv2dBackpropInputWasm } from "./conv2d_backprop_input.ts";
+import {
+  depthwiseConv2dBackpropFilterWasm,
+  depthwiseConv2dBackpropInputWasm,
+} from "./depthwise_conv2d_backprop.ts";
+import { unsortedSegmentSumWasm } from "./unsorted_segment_sum.ts";
+import { captureOriginal } from "./heap.ts";
+
+/** Kernel name → our implementation, for backend `wasm`. */
+export const WASM_KERNELS: Readonly<Record<string, KernelFunc>> = {
+  Conv2DBackpropFilter: conv2dBackpropFilterWasm as unknown as KernelFunc,
+  Conv2DBackpropInput: conv2dBackpropInputWasm as unknown as KernelFunc,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dBackpropFilterWasm as unknown as KernelFunc,
+  DepthwiseConv2dNativeBackpropInput: depthwiseConv2dBackpropInputWasm as unknown as KernelFunc,
+  UnsortedSegmentSum: unsortedSegmentSumWasm as unknown as KernelFunc,
+};
+
+/** Kernels of tfjs-wasm ours call directly; captured before any override. */
+const WRAPPED = ["BatchMatMul", "Transpose"];
+
+let registered = false;
+
+/**
+ * Register {@link WASM_KERNELS} for backend `wasm` (idempotent). Called by
+ * `initBackend("wasm")`; call it yourself only when selecting wasm through tfjs directly.
+ *
+ * @example
+ * ```ts
+ * import { getKernel } from "@tensorflow/tfjs-core";
+ * import { registerWasmKernels } from "@efficienttrain/backend-tfjs";
+ * registerWasmKernels();
+ * console.assert(getKernel("Conv2DBackpropFilter", "wasm") !== undefined);
+ * ```
+ */
+export function registerWasmKernels(): void {
+  if (registered) return;
+  for (const name of WRAPPED) captureOriginal(name);
+  for (const [kernelName, kernelFunc] of Object.entries(WASM_KERNELS)) {
+    if (getKernel(kernelName, "wasm") !== undefined) unregisterKernel(kernelName, "wasm");
+    registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+  }
+  registered = true;
+}
+
+export { setWasmScratchBytes } from "./conv_geometry.ts";
