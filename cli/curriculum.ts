@@ -1,0 +1,213 @@
+/**
+ * `deno task curriculum <command>`: inspect and export curricula.
+ *
+ *   list                                   the presets
+ *   show <name|file.json> [--epochs E] [--image-size H] [--model M] [--multiple-of N]
+ *        [--baseline-epochs B] [--json]    the resolved stages and relative compute
+ *   export <name|file.json> --format efficienttrain-pytorch|timm --epochs E [--image-size H]
+ *        [--model M] [--warmup-epochs W] [--out FILE] [--json]
+ *                                          per-stage launcher arguments (a bash script)
+ *   schema                                 the JSON Schema of curriculum files
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  computeBySize,
+  type Curriculum,
+  CurriculumDecodeError,
+  curriculumJsonSchema,
+  curriculumTable,
+  FileError,
+  InvalidArgumentError,
+  parseCurriculumJson,
+  resolveCurriculum,
+  showValue,
+  writeTextFileAtomic,
+} from "@efficienttrain/core";
+import {
+  EXPORT_FORMATS,
+  type ExportFormat,
+  exportLauncher,
+  getPreset,
+  launcherScript,
+  presetNames,
+  presets,
+} from "@efficienttrain/curricula";
+
+const USAGE = `usage:
+  deno task curriculum list
+  deno task curriculum show <name|file.json> [--epochs E] [--image-size H] [--model M]
+      [--multiple-of N] [--baseline-epochs B] [--json]
+  deno task curriculum export <name|file.json> --format efficienttrain-pytorch|timm --epochs E
+      [--image-size H] [--model M] [--warmup-epochs W] [--out FILE] [--json]
+  deno task curriculum schema`;
+
+/**
+ * A preset by name, or a curriculum JSON file by path.
+ *
+ * @example
+ * ```ts ignore
+ * const c = await loadCurriculum("efficienttrain");
+ * ```
+ */
+export async function loadCurriculum(ref: string): Promise<Curriculum> {
+  if (Object.hasOwn(presets, ref)) return getPreset(ref);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(ref);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound && !ref.endsWith(".json")) {
+      return getPreset(ref); // names the known presets
+    }
+    throw new FileError({ path: ref, reason: (e as Error).message });
+  }
+  return parseCurriculumJson(text, { source: ref });
+}
+
+function num(
+  flag: string,
+  value: string | undefined,
+  options: { integer?: boolean } = {},
+): number | undefined {
+  if (value === undefined) return undefined;
+  const v = Number(value);
+  if (!Number.isFinite(v) || v <= 0 || (options.integer && !Number.isInteger(v))) {
+    throw new InvalidArgumentError({
+      argument: `--${flag}`,
+      value: showValue(value),
+      reason: options.integer ? "must be a positive integer" : "must be a positive number",
+    });
+  }
+  return v;
+}
+
+/** Where the CLI writes. */
+export interface CliIo {
+  readonly stdout?: (text: string) => void;
+  readonly stderr?: (text: string) => void;
+}
+
+/**
+ * Run the curriculum CLI on `args`; resolves with the exit code (0 ok, 2 bad input).
+ *
+ * @example
+ * ```ts ignore
+ * const code = await runCurriculumCli(["show", "efficienttrain", "--epochs", "300"]);
+ * ```
+ */
+export async function runCurriculumCli(args: string[], io: CliIo = {}): Promise<number> {
+  const out = io.stdout ?? ((t: string) => void Deno.stdout.writeSync(new TextEncoder().encode(t)));
+  const err = io.stderr ?? ((t: string) => void Deno.stderr.writeSync(new TextEncoder().encode(t)));
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        epochs: { type: "string" },
+        "image-size": { type: "string" },
+        model: { type: "string" },
+        "multiple-of": { type: "string" },
+        "baseline-epochs": { type: "string" },
+        format: { type: "string" },
+        "warmup-epochs": { type: "string" },
+        out: { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+    const [command, ref] = positionals;
+    if (values.help || command === undefined) {
+      out(USAGE + "\n");
+      return values.help ? 0 : 2;
+    }
+    if (command === "list") {
+      for (const name of presetNames) {
+        out(`${name.padEnd(24)} ${presets[name].description ?? ""}\n`);
+      }
+      return 0;
+    }
+    if (command === "schema") {
+      out(JSON.stringify(curriculumJsonSchema(), null, 2) + "\n");
+      return 0;
+    }
+    if (command !== "show" && command !== "export") {
+      throw new InvalidArgumentError({
+        argument: "command",
+        value: showValue(command),
+        reason: USAGE,
+      });
+    }
+    if (ref === undefined) {
+      throw new InvalidArgumentError({
+        argument: "curriculum",
+        value: "missing",
+        reason: "name a preset or a .json file",
+      });
+    }
+    const curriculum = await loadCurriculum(ref);
+    const resolved = resolveCurriculum(curriculum, {
+      epochs: num("epochs", values.epochs) ?? 300,
+      imageSize: num("image-size", values["image-size"], { integer: true }) ?? 224,
+      multipleOf: num("multiple-of", values["multiple-of"], { integer: true }) ?? 2,
+      modelFamily: values.model,
+      baselineEpochs: num("baseline-epochs", values["baseline-epochs"]),
+    });
+    if (command === "show") {
+      if (values.json) {
+        out(
+          JSON.stringify({ ...resolved, computeBySize: computeBySize(resolved) }, null, 2) + "\n",
+        );
+      } else {
+        out(curriculumTable(resolved));
+        const shares = computeBySize(resolved)
+          .map((s) => `${s.imageSize}px ${(100 * s.fraction).toFixed(1)}%`)
+          .join(", ");
+        out(`compute by size: ${shares}\n`);
+      }
+      return 0;
+    }
+    const format = values.format;
+    if (format === undefined || !EXPORT_FORMATS.includes(format as ExportFormat)) {
+      throw new InvalidArgumentError({
+        argument: "--format",
+        value: showValue(format ?? "missing"),
+        reason: `must be one of ${EXPORT_FORMATS.join(", ")}`,
+      });
+    }
+    if (values.epochs === undefined) {
+      throw new InvalidArgumentError({
+        argument: "--epochs",
+        value: "missing",
+        reason: "export needs the epoch budget",
+      });
+    }
+    const exported = exportLauncher(resolved, {
+      format: format as ExportFormat,
+      warmupEpochs: values["warmup-epochs"] === undefined
+        ? undefined
+        : Number(values["warmup-epochs"]),
+    });
+    const text = values.json ? JSON.stringify(exported, null, 2) + "\n" : launcherScript(exported);
+    if (values.out !== undefined) {
+      await writeTextFileAtomic(values.out, text);
+      if (!values.json) await Deno.chmod(values.out, 0o755).catch(() => {});
+      out(`wrote ${values.out} (${exported.stages.length} launches)\n`);
+    } else {
+      out(text);
+    }
+    return 0;
+  } catch (e) {
+    if (
+      e instanceof InvalidArgumentError || e instanceof CurriculumDecodeError ||
+      e instanceof FileError ||
+      (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"))
+    ) {
+      err(`error: ${(e as Error).message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await runCurriculumCli(Deno.args));
