@@ -350,9 +350,9 @@ export async function greedySearch(
           await writeTextFileAtomic(options.statePath, JSON.stringify(state, null, 2) + "\n");
         }
         log(
-          `trial ${record.trial}: B = ${
-            sizes.join(",")
-          } seed ${seed} → accuracy ${record.accuracy} ` +
+          `trial ${record.trial}: B = ${sizes.join(",")} seed ${seed} → accuracy ${
+            Number(record.accuracy.toPrecision(6))
+          } ` +
             `(${record.wallSeconds.toFixed(1)} s, compute ${record.relativeCompute.toFixed(3)})`,
         );
       }

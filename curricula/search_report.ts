@@ -98,8 +98,9 @@ export function searchPlotSvg(result: SearchResult): string {
   y0 -= pad;
   y1 += pad;
   const x0 = 0, x1 = Math.max(1, ...xs) * 1.05;
-  const px = (x: number) => L + ((x - x0) / (x1 - x0)) * (W - L - R);
-  const py = (y: number) => T + (1 - (y - y0) / (y1 - y0)) * (Hh - T - B);
+  const r1 = (v: number) => Math.round(v * 10) / 10;
+  const px = (x: number) => r1(L + ((x - x0) / (x1 - x0)) * (W - L - R));
+  const py = (y: number) => r1(T + (1 - (y - y0) / (y1 - y0)) * (Hh - T - B));
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${Hh}" viewBox="0 0 ${W} ${Hh}" ` +
     `font-family="sans-serif" font-size="12">`,
