@@ -1,11 +1,15 @@
 /**
- * `Conv2DBackpropFilter` for tfjs-wasm (which has none): dW[K, Co] = im2col(x)ᵀ · dy, with the
- * GEMM on tfjs-wasm's XNNPACK path and the patch matrix built in chunks of images.
+ * `Conv2DBackpropFilter` for tfjs-wasm (which has none), three ways, all on XNNPACK:
+ * - 1×1 stride 1: dW[Ci, Co] = xᵀ · dy, one GEMM.
+ * - stride 1: dW is itself a convolution — of x laid out as [Ci, H, W, N] (Ci images of N
+ *   channels) with dy laid out as the filter [Ho, Wo, N, Co] — so it runs on tfjs-wasm's
+ *   Conv2D with no patch matrix at all.
+ * - otherwise: dW = im2col(x)ᵀ · dy, the patch matrix built in chunks of images.
  *
  * @module
  */
 import type { Conv2DBackpropFilterAttrs, TensorInfo } from "@tensorflow/tfjs-core";
-import { convGeometry, imagesPerChunk, isPointwise } from "./conv_geometry.ts";
+import { type ConvGeometry, convGeometry, imagesPerChunk, isPointwise } from "./conv_geometry.ts";
 import {
   alloc,
   copyRows,
@@ -13,10 +17,13 @@ import {
   free,
   gemm,
   relabel,
+  runWasm,
   transpose2d,
   type WasmKernelArgs,
 } from "./heap.ts";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { im2col } from "./im2col.ts";
+import { nhwcToCHWN, swapLeadingAxes } from "./layout.ts";
 
 /**
  * The kernel function registered as `Conv2DBackpropFilter` on `wasm` (NHWC, dilation 1).
@@ -26,8 +33,8 @@ import { im2col } from "./im2col.ts";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@efficienttrain/backend-tfjs";
  * await initBackend("wasm");
- * const dw = tf.conv2DBackpropFilter(tf.ones([1, 3, 3, 1]), tf.ones([1, 3, 3, 1]), [3, 3, 1, 1], 1, "same");
- * console.assert(dw.dataSync()[4] === 9);
+ * const f = (w: tf.Tensor) => tf.sum(tf.conv2d(tf.ones([1, 3, 3, 1]), w as tf.Tensor4D, 1, "same"));
+ * console.assert(tf.grad(f)(tf.ones([3, 3, 1, 1])).dataSync()[4] === 9);
  * ```
  */
 export function conv2dBackpropFilterWasm(args: WasmKernelArgs): TensorInfo {
@@ -40,41 +47,75 @@ export function conv2dBackpropFilterWasm(args: WasmKernelArgs): TensorInfo {
     dimRoundingMode: attrs.dimRoundingMode,
     dataFormat: attrs.dataFormat,
   });
+  if (isPointwise(g)) return pointwise(backend, x, dy, g);
+  if (g.strideHeight === 1 && g.strideWidth === 1) return asConvolution(backend, x, dy, g);
+  return viaPatches(backend, x, dy, g);
+}
+
+function pointwise(b: BackendWasm, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
+  const M = g.batchSize * g.outHeight * g.outWidth;
+  const xT = transpose2d(b, x, M, g.inChannels);
+  const dyCopy = copyRows(b, dy, 0, M, g.outChannels); // fresh id: XNNPACK caches b operands
+  const dw = gemm(b, xT, dyCopy);
+  free(b, xT);
+  free(b, dyCopy);
+  return relabel(dw, [1, 1, g.inChannels, g.outChannels]);
+}
+
+function asConvolution(
+  b: BackendWasm,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: ConvGeometry,
+): TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outChannels: Co } = g;
+  const { outHeight: Ho, outWidth: Wo, filterHeight: kh, filterWidth: kw } = g;
+  const { padTop: pt, padLeft: pl } = g;
+  // Rows/columns of x past the last tap are never read; crop them so no padding is negative.
+  const Hc = Math.min(H, Ho - 1 + kh - pt), Wc = Math.min(W, Wo - 1 + kw - pl);
+  const pb = Ho - 1 + kh - Hc - pt, pr = Wo - 1 + kw - Wc - pl;
+  const xT = alloc(b, [C, Hc, Wc, N]);
+  nhwcToCHWN(f32(b, x), f32(b, xT), [N, H, W, C], [Hc, Wc]);
+  const dyT = alloc(b, [Ho, Wo, N, Co]);
+  swapLeadingAxes(f32(b, dy), f32(b, dyT), [N, Ho * Wo, Co]);
+  const out = runWasm("Conv2D", b, { x: xT, filter: dyT }, {
+    strides: [1, 1],
+    dilations: [1, 1],
+    pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]],
+    dataFormat: "NHWC",
+  });
+  free(b, xT);
+  free(b, dyT);
+  const dw = alloc(b, [kh, kw, C, Co]);
+  swapLeadingAxes(f32(b, out), f32(b, dw), [C, kh * kw, Co]);
+  free(b, out);
+  return dw;
+}
+
+function viaPatches(b: BackendWasm, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
   const { batchSize: N, outHeight: Ho, outWidth: Wo, outChannels: Co } = g;
   const K = g.filterHeight * g.filterWidth * g.inChannels;
-  const M = N * Ho * Wo;
-
-  if (isPointwise(g)) {
-    // dW[Ci, Co] = xᵀ[Ci, M] · dy[M, Co]: no patches needed.
-    const xT = transpose2d(backend, x, M, K);
-    const dyCopy = copyRows(backend, dy, 0, M, Co);
-    const dw = gemm(backend, xT, dyCopy);
-    free(backend, xT);
-    free(backend, dyCopy);
-    return relabel(dw, attrs.filterShape);
-  }
-
-  const chunk = imagesPerChunk(N, Ho * Wo * K);
   const rowsPerImage = Ho * Wo;
+  const chunk = imagesPerChunk(N, rowsPerImage * K);
   let acc: TensorInfo | undefined;
   for (let n0 = 0; n0 < N; n0 += chunk) {
     const n1 = Math.min(N, n0 + chunk);
     const rows = (n1 - n0) * rowsPerImage;
-    const cols = alloc(backend, [rows, K]);
-    im2col(f32(backend, x), f32(backend, cols), g, { n0, n1 });
-    const colsT = transpose2d(backend, cols, rows, K);
-    free(backend, cols);
-    const dyChunk = copyRows(backend, dy, n0 * rowsPerImage, rows, Co);
-    const part = gemm(backend, colsT, dyChunk);
-    free(backend, colsT);
-    free(backend, dyChunk);
+    const cols = alloc(b, [rows, K]);
+    im2col(f32(b, x), f32(b, cols), g, { n0, n1 });
+    const colsT = transpose2d(b, cols, rows, K);
+    free(b, cols);
+    const dyChunk = copyRows(b, dy, n0 * rowsPerImage, rows, Co);
+    const part = gemm(b, colsT, dyChunk);
+    free(b, colsT);
+    free(b, dyChunk);
     if (acc === undefined) {
       acc = part;
     } else {
-      const a = f32(backend, acc), p = f32(backend, part);
+      const a = f32(b, acc), p = f32(b, part);
       for (let i = 0; i < a.length; i++) a[i] += p[i];
-      free(backend, part);
+      free(b, part);
     }
   }
-  return relabel(acc!, attrs.filterShape);
+  return relabel(acc!, [g.filterHeight, g.filterWidth, g.inChannels, Co]);
 }

@@ -28,6 +28,13 @@ const cases: Record<string, Case> = {
     stride: 2,
     pad: [[0, 0], [1, 2], [2, 1], [0, 0]],
   },
+  "3x3 s1 explicit asymmetric pad": {
+    x: [2, 6, 7, 3],
+    w: [3, 3, 3, 4],
+    stride: 1,
+    pad: [[0, 0], [0, 2], [2, 0], [0, 0]],
+  },
+  "5x5 s1 valid": { x: [2, 9, 8, 3], w: [5, 5, 3, 4], stride: 1, pad: "valid" },
   "wide channels (subarray copies)": { x: [2, 6, 6, 32], w: [3, 3, 32, 8], stride: 1, pad: "same" },
 };
 
@@ -50,8 +57,8 @@ Deno.test("wasm conv2d gradients match cpu when the batch is split into chunks",
     const rng = new Rng(3);
     const inputs = [randn(rng, [5, 6, 6, 4]), randn(rng, [3, 3, 4, 6])];
     const fwd = (x: tf.Tensor, w: tf.Tensor) =>
-      tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same");
-    const err = await parity(inputs, gradsOf(fwd, [5, 6, 6, 6]));
+      tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, "same");
+    const err = await parity(inputs, gradsOf(fwd, [5, 3, 3, 6]));
     assert.ok(err <= 1e-4, `relative error ${err}`);
   } finally {
     setWasmScratchBytes(previous);
