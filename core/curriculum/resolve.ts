@@ -403,8 +403,8 @@ export function stageAt(resolved: ResolvedCurriculum, epoch: number): ResolvedSt
  *   progress: "compute",
  *   segments: [{ kind: "stage", size: 16, magnitude: 1, length: 1 }, { kind: "stage", size: 32, magnitude: 9, length: 1 }],
  * }, { epochs: 10, imageSize: 32 });
- * // 40 real epochs at 16 px carry half the compute.
- * console.assert(Math.abs(lrProgress(r, 40) - 0.5) < 1e-12);
+ * // 5 equivalent epochs at 16 px are 20 real epochs and carry half the compute.
+ * console.assert(Math.abs(lrProgress(r, 20) - 0.5) < 1e-12);
  * ```
  */
 export function lrProgress(resolved: ResolvedCurriculum, epoch: number): number {
