@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { badGrads, input, trainStep, useCpu } from "../tests/models_util.ts";
+import { createModel, modelInfo } from "./mod.ts";
+
+// Two legal sizes per test variant (the default and a smaller curriculum size).
+const SIZES: Record<string, [number, number]> = {
+  test_resnet: [8, 6],
+  test_convnext: [16, 12],
+  test_deit: [16, 12],
+  test_swin: [16, 24],
+};
+
+for (const [name, sizes] of Object.entries(SIZES)) {
+  Deno.test(`${name}: forward shapes at two sizes, features and head`, async () => {
+    await useCpu();
+    const m = createModel(name, { numClasses: 5, inChans: 2 });
+    try {
+      for (const size of sizes) {
+        assert.ok(m.acceptsInputSize(size), `${name} accepts ${size}`);
+        m.setInputSize(size);
+        const x = input(3, size, 2);
+        const y = m.forward(x, { training: false });
+        assert.deepEqual(y.shape, [3, 5]);
+        const f = m.forwardFeatures(x, { training: false });
+        const z = m.forwardHead(f);
+        assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(y, z))).dataSync()[0]) < 1e-5);
+        tf.dispose([x, y, f, z]);
+      }
+    } finally {
+      m.dispose();
+    }
+  });
+
+  Deno.test(`${name}: finite gradients for every parameter, no leaks across steps`, async () => {
+    await useCpu();
+    const m = createModel(name, { numClasses: 4, dropPathRate: 0.1, seed: 3 });
+    const x = input(2, sizes[0]);
+    try {
+      const counts: number[] = [];
+      for (let step = 0; step < 3; step++) {
+        const { loss, grads } = trainStep(m, x, { seed: step });
+        assert.ok(Number.isFinite(loss));
+        assert.deepEqual(badGrads(m, grads), []);
+        assert.equal(grads.size, m.params.size);
+        tf.dispose([...grads.values()]);
+        counts.push(tf.memory().numTensors);
+      }
+      assert.equal(counts[2], counts[1], `tensor count grows: ${counts}`);
+    } finally {
+      x.dispose();
+      m.dispose();
+    }
+  });
+
+  Deno.test(`${name}: parameter count equals the spec count, flops scale with size`, async () => {
+    await useCpu();
+    const m = createModel(name);
+    try {
+      let n = 0;
+      for (const v of m.params.values()) n += v.size;
+      assert.equal(n, modelInfo(name).params);
+      assert.ok(m.flops(sizes[0]) > 0);
+      assert.equal(m.flops(), modelInfo(name).flops);
+    } finally {
+      m.dispose();
+    }
+  });
+}
+
+Deno.test("batch norm: running stats move in training (momentum 0.1) and eval uses them", async () => {
+  await useCpu();
+  const m = createModel("test_resnet", { seed: 1 });
+  const x = input(4, 8);
+  try {
+    const before = m.buffers.get("bn1.running_mean")!.dataSync().slice();
+    const varBefore = m.buffers.get("bn1.running_var")!.dataSync().slice();
+    const { grads } = trainStep(m, x);
+    tf.dispose([...grads.values()]);
+    const after = m.buffers.get("bn1.running_mean")!.dataSync();
+    const varAfter = m.buffers.get("bn1.running_var")!.dataSync();
+    assert.ok(after.some((v, i) => Math.abs(v - before[i]) > 1e-6), "running_mean changed");
+    assert.ok(varAfter.some((v, i) => Math.abs(v - varBefore[i]) > 1e-6), "running_var changed");
+    assert.ok([...after, ...varAfter].every(Number.isFinite));
+    // running_mean = 0.9·0 + 0.1·batch mean of the stem conv output
+    const batchMean = tf.tidy(() => {
+      const w = m.params.get("conv1.weight")!;
+      return tf.mean(tf.conv2d(x, w as tf.Tensor4D, 1, 1), [0, 1, 2]).dataSync();
+    });
+    for (let c = 0; c < after.length; c++) {
+      assert.ok(Math.abs(after[c] - 0.1 * batchMean[c]) < 1e-5);
+    }
+    // eval mode leaves them alone
+    tf.dispose(m.forward(x, { training: false }));
+    assert.deepEqual([...m.buffers.get("bn1.running_mean")!.dataSync()], [...after]);
+  } finally {
+    x.dispose();
+    m.dispose();
+  }
+});
+
+Deno.test("resnet8_cifar: every side from 4 to 28 runs, MNIST-shaped input", async () => {
+  await useCpu();
+  const m = createModel("resnet8_cifar", { inChans: 1 });
+  try {
+    assert.equal(m.minInputSize, 4);
+    for (const size of [4, 5, 17, 20, 21, 24, 28]) {
+      const shape = tf.tidy(() => m.forward(input(1, size, 1), { training: false }).shape);
+      assert.deepEqual(shape, [1, 10]);
+    }
+    assert.equal(m.nearestInputSize(2), 4);
+    assert.equal(m.nearestInputSize(22.5), 23);
+  } finally {
+    m.dispose();
+  }
+});
+
+Deno.test("drop path: same seed → same output, different seed → different", async () => {
+  await useCpu();
+  const m = createModel("test_convnext", { dropPathRate: 0.5, layerScaleInit: 1 });
+  const x = input(4, 16);
+  try {
+    const run = (seed: number) => tf.tidy(() => m.forward(x, { training: true, seed }).dataSync());
+    const a = run(1), b = run(1), c = run(2);
+    assert.deepEqual([...a], [...b]);
+    assert.notDeepEqual([...a], [...c]);
+  } finally {
+    x.dispose();
+    m.dispose();
+  }
+});
+
+Deno.test("illegal sizes and inputs are rejected with InvalidArgumentError", async () => {
+  await useCpu();
+  const m = createModel("test_swin");
+  try {
+    assert.throws(() => m.setInputSize(20), { name: "InvalidArgumentError" });
+    const x = input(1, 16, 1);
+    assert.throws(() => m.forward(x, { training: false }), /expects NHWC/);
+    x.dispose();
+    assert.equal(m.nearestInputSize(20), 24);
+    assert.equal(m.nearestInputSize(3), 8);
+  } finally {
+    m.dispose();
+  }
+});

@@ -1,0 +1,294 @@
+/**
+ * The model registry: one literal keyed by timm-style names (no registration by import side
+ * effects), `createModel`, and `modelInfo`, which answers parameter count, FLOPs and legal
+ * sizes from the same spec code that allocates, without allocating.
+ *
+ * Small-image variants (28–32 px data):
+ * - `resnet8_cifar`, `resnet20_cifar`: He et al.'s CIFAR ResNets (3 stages, widths 16/32/64,
+ *   n = 1 / 3 BasicBlocks, projection shortcuts); `resnet18_cifar`: ResNet-18 with a 3×3
+ *   stride-1 stem and no max-pool. Any side ≥ 4 (resp. 8) works.
+ * - `convnext_atto_patch2_32`, `convnext_atto_patch1_32`: ConvNeXt-Atto widths/depths
+ *   (40–320, 2/2/6/2) with a 2×2 or 1×1 patchify stem.
+ * - `deit_tiny_patch4_32`, `deit_tiny_patch2_32`: DeiT-Tiny with 4×4 or 2×2 patches.
+ * - `swin_tiny_patch2_window4_32`: Swin-T with 2×2 patches, window = side/8 (4 at 32).
+ *
+ * @module
+ */
+import {
+  InvalidArgumentError,
+  type Model,
+  taggedError,
+  type TaggedErrorClass,
+} from "@efficienttrain/core";
+import { acceptsSize, type CreateModelOptions, type InputRule } from "./base.ts";
+import {
+  CONVNEXT_CONFIGS,
+  type ConvNeXtConfig,
+  convnextFlops,
+  convnextInputRule,
+  convnextSpecs,
+  createConvNeXt,
+} from "./convnext.ts";
+import {
+  createResNet,
+  RESNET_CONFIGS,
+  type ResNetConfig,
+  resnetFlops,
+  resnetInputRule,
+  resnetSpecs,
+} from "./resnet.ts";
+import {
+  createSwin,
+  SWIN_CONFIGS,
+  type SwinConfig,
+  swinFlops,
+  swinInputRule,
+  swinSpecs,
+} from "./swin.ts";
+import { createViT, VIT_CONFIGS, type ViTConfig, vitFlops, vitInputRule, vitSpecs } from "./vit.ts";
+
+/** A registry entry: the family, its configuration and the variant's defaults. */
+export type ModelEntry =
+  | { readonly family: "resnet"; readonly cfg: ResNetConfig; readonly defaults: Defaults }
+  | { readonly family: "convnext"; readonly cfg: ConvNeXtConfig; readonly defaults: Defaults }
+  | { readonly family: "vit"; readonly cfg: ViTConfig; readonly defaults: Defaults }
+  | { readonly family: "swin"; readonly cfg: SwinConfig; readonly defaults: Defaults };
+
+/** Per-variant defaults. */
+export interface Defaults {
+  readonly imgSize: number;
+  readonly numClasses: number;
+}
+
+/** Every registered variant name. */
+export type ModelName =
+  | keyof typeof RESNET_CONFIGS
+  | keyof typeof CONVNEXT_CONFIGS
+  | keyof typeof VIT_CONFIGS
+  | keyof typeof SWIN_CONFIGS;
+
+function defaults(imgSize: number): Defaults {
+  return { imgSize, numClasses: imgSize >= 224 ? 1000 : 10 };
+}
+
+function resnetEntry(cfg: ResNetConfig, imgSize: number): ModelEntry {
+  return { family: "resnet", cfg, defaults: defaults(imgSize) };
+}
+
+function build(): Record<ModelName, ModelEntry> {
+  const r = RESNET_CONFIGS, c = CONVNEXT_CONFIGS, v = VIT_CONFIGS, s = SWIN_CONFIGS;
+  const out: Partial<Record<ModelName, ModelEntry>> = {
+    resnet18: resnetEntry(r.resnet18, 224),
+    resnet34: resnetEntry(r.resnet34, 224),
+    resnet50: resnetEntry(r.resnet50, 224),
+    resnet18_cifar: resnetEntry(r.resnet18_cifar, 32),
+    resnet8_cifar: resnetEntry(r.resnet8_cifar, 32),
+    resnet20_cifar: resnetEntry(r.resnet20_cifar, 32),
+    test_resnet: resnetEntry(r.test_resnet, 8),
+  };
+  for (const [k, cfg] of Object.entries(c)) {
+    out[k as ModelName] = { family: "convnext", cfg, defaults: defaults(cfg.defaultSize) };
+  }
+  for (const [k, cfg] of Object.entries(v)) {
+    out[k as ModelName] = { family: "vit", cfg, defaults: defaults(cfg.defaultSize) };
+  }
+  for (const [k, cfg] of Object.entries(s)) {
+    out[k as ModelName] = { family: "swin", cfg, defaults: defaults(cfg.defaultSize) };
+  }
+  return out as Record<ModelName, ModelEntry>;
+}
+
+/**
+ * The registry literal, keyed by variant name.
+ *
+ * @example
+ * ```ts
+ * import { MODEL_REGISTRY } from "@efficienttrain/models";
+ * console.assert(MODEL_REGISTRY.resnet50.family === "resnet");
+ * ```
+ */
+export const MODEL_REGISTRY: Readonly<Record<ModelName, ModelEntry>> = build();
+
+type UnknownModelFields = { name: string; known: string };
+const UnknownModelBase: TaggedErrorClass<"UnknownModelError", UnknownModelFields> = taggedError(
+  "UnknownModelError",
+);
+
+/**
+ * A model name that is not in the registry.
+ *
+ * @example
+ * ```ts
+ * import { UnknownModelError } from "@efficienttrain/models";
+ * console.assert(new UnknownModelError({ name: "x", known: "a, b" }).message.includes("x"));
+ * ```
+ */
+export class UnknownModelError extends UnknownModelBase {
+  /** Names the model and lists the known ones. */
+  override get message(): string {
+    return `unknown model ${JSON.stringify(this.name)}; known: ${this.known}`;
+  }
+}
+
+/**
+ * All registered names, in registry order.
+ *
+ * @example
+ * ```ts
+ * import { listModels } from "@efficienttrain/models";
+ * console.assert(listModels().includes("resnet20_cifar"));
+ * ```
+ */
+export function listModels(): ModelName[] {
+  return Object.keys(MODEL_REGISTRY) as ModelName[];
+}
+
+function entry(name: string): ModelEntry {
+  const e = (MODEL_REGISTRY as Record<string, ModelEntry | undefined>)[name];
+  if (e === undefined) throw new UnknownModelError({ name, known: listModels().join(", ") });
+  return e;
+}
+
+/** What `modelInfo` reports. */
+export interface ModelInfo {
+  readonly name: string;
+  readonly family: ModelEntry["family"];
+  /** Input side the variant is built for by default. */
+  readonly defaultSize: number;
+  readonly numClasses: number;
+  readonly inChans: number;
+  /** Legal input sides: multiples of `step` that are ≥ `min`. */
+  readonly inputRule: InputRule;
+  /** Trainable parameters at `imgSize`. */
+  readonly params: number;
+  /** Forward FLOPs per image at `imgSize`. */
+  readonly flops: number;
+}
+
+interface Resolved {
+  numClasses: number;
+  inChans: number;
+  imgSize: number;
+}
+
+function resolve(name: string, e: ModelEntry, options: CreateModelOptions): Resolved {
+  const r = {
+    numClasses: options.numClasses ?? e.defaults.numClasses,
+    inChans: options.inChans ?? 3,
+    imgSize: options.imgSize ?? e.defaults.imgSize,
+  };
+  const int = (arg: string, v: number, min: number): void => {
+    if (!Number.isInteger(v) || v < min) {
+      throw new InvalidArgumentError({
+        argument: arg,
+        value: String(v),
+        reason: `must be an integer ≥ ${min}`,
+      });
+    }
+  };
+  int("numClasses", r.numClasses, 0);
+  int("inChans", r.inChans, 1);
+  const rule = inputRule(e);
+  if (!acceptsSize(rule, r.imgSize)) {
+    throw new InvalidArgumentError({
+      argument: "imgSize",
+      value: String(r.imgSize),
+      reason: `${name} accepts multiples of ${rule.step} that are ≥ ${rule.min}`,
+    });
+  }
+  const dpr = options.dropPathRate ?? 0;
+  if (!(dpr >= 0 && dpr < 1)) {
+    throw new InvalidArgumentError({
+      argument: "dropPathRate",
+      value: String(dpr),
+      reason: "must be in [0, 1)",
+    });
+  }
+  return r;
+}
+
+function inputRule(e: ModelEntry): InputRule {
+  switch (e.family) {
+    case "resnet":
+      return resnetInputRule(e.cfg);
+    case "convnext":
+      return convnextInputRule(e.cfg);
+    case "vit":
+      return vitInputRule(e.cfg);
+    case "swin":
+      return swinInputRule(e.cfg);
+  }
+}
+
+/**
+ * Parameter count, FLOPs and legal sizes of a variant, computed from its specs without
+ * allocating any tensor.
+ *
+ * @example
+ * ```ts
+ * import { modelInfo } from "@efficienttrain/models";
+ * console.assert(modelInfo("swin_tiny_patch4_window7_224").params === 28288354);
+ * ```
+ */
+export function modelInfo(name: string, options: CreateModelOptions = {}): ModelInfo {
+  const e = entry(name);
+  const r = resolve(name, e, options);
+  let params: number, flops: number;
+  switch (e.family) {
+    case "resnet":
+      params = resnetSpecs(e.cfg, r).countParams();
+      flops = resnetFlops(e.cfg, r.imgSize, r);
+      break;
+    case "convnext":
+      params = convnextSpecs(e.cfg, r).countParams();
+      flops = convnextFlops(e.cfg, r.imgSize, r);
+      break;
+    case "vit":
+      params = vitSpecs(e.cfg, r).countParams();
+      flops = vitFlops(e.cfg, r.imgSize, r);
+      break;
+    case "swin":
+      params = swinSpecs(e.cfg, r).countParams();
+      flops = swinFlops(e.cfg, r.imgSize, r);
+      break;
+  }
+  return {
+    name,
+    family: e.family,
+    defaultSize: e.defaults.imgSize,
+    numClasses: r.numClasses,
+    inChans: r.inChans,
+    inputRule: inputRule(e),
+    params,
+    flops,
+  };
+}
+
+/**
+ * Build a registered model with initialised parameters. Throws `UnknownModelError` for an
+ * unknown name and `InvalidArgumentError` for an illegal option.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { createModel } from "@efficienttrain/models";
+ * const m = createModel("resnet8_cifar", { inChans: 1, imgSize: 28 });
+ * console.assert(m.forward(tf.zeros([2, 28, 28, 1]), { training: false }).shape.join() === "2,10");
+ * m.dispose();
+ * ```
+ */
+export function createModel(name: string, options: CreateModelOptions = {}): Model {
+  const e = entry(name);
+  const o = { ...options, ...resolve(name, e, options) };
+  switch (e.family) {
+    case "resnet":
+      return createResNet(name, e.cfg, o);
+    case "convnext":
+      return createConvNeXt(name, e.cfg, o);
+    case "vit":
+      return createViT(name, e.cfg, o);
+    case "swin":
+      return createSwin(name, e.cfg, o);
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Bicubic resampling of position embeddings and relative-position-bias tables, written as
+ * explicit linear maps so that (a) `setInputSize` and the optimizer-state hook apply the very
+ * same map, and (b) a forward pass at a size other than the current one can resample on the
+ * fly with a differentiable matmul.
+ *
+ * The 1-D weights follow PyTorch's `F.interpolate(mode="bicubic", align_corners=False)`:
+ * without antialias the cubic kernel has A = −0.75 and border taps are clamped; with
+ * antialias (timm's `resample_abs_pos_embed` default) the kernel has A = −0.5, is widened
+ * by the scale when downsampling, and the taps are renormalised at the borders.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { ParamResample } from "@efficienttrain/core";
+
+function cubic(x: number, a: number): number {
+  const t = Math.abs(x);
+  if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+  if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
+  return 0;
+}
+
+/**
+ * The `[outSize, inSize]` row-major matrix of 1-D bicubic interpolation.
+ *
+ * @example
+ * ```ts
+ * import { bicubicMatrix } from "@efficienttrain/models";
+ * const m = bicubicMatrix(3, 3, { antialias: false });
+ * console.assert(m.join() === "1,0,0,0,1,0,0,0,1");
+ * ```
+ */
+export function bicubicMatrix(
+  inSize: number,
+  outSize: number,
+  options: { antialias: boolean },
+): Float64Array {
+  const m = new Float64Array(outSize * inSize);
+  const scale = inSize / outSize;
+  if (!options.antialias) {
+    for (let i = 0; i < outSize; i++) {
+      const src = scale * (i + 0.5) - 0.5;
+      const base = Math.floor(src);
+      const t = src - base;
+      for (let k = -1; k <= 2; k++) {
+        const j = Math.min(Math.max(base + k, 0), inSize - 1);
+        m[i * inSize + j] += cubic(k - t, -0.75);
+      }
+    }
+    return m;
+  }
+  const support = scale >= 1 ? 2 * scale : 2;
+  const invScale = scale >= 1 ? 1 / scale : 1;
+  for (let i = 0; i < outSize; i++) {
+    const center = scale * (i + 0.5);
+    const lo = Math.max(Math.trunc(center - support + 0.5), 0);
+    const hi = Math.min(Math.trunc(center + support + 0.5), inSize);
+    let total = 0;
+    for (let j = lo; j < hi; j++) {
+      const w = cubic((j - center + 0.5) * invScale, -0.5);
+      m[i * inSize + j] = w;
+      total += w;
+    }
+    if (total !== 0) { for (let j = lo; j < hi; j++) m[i * inSize + j] /= total; }
+  }
+  return m;
+}
+
+/**
+ * The 2-D separable map on a row-major `inSize × inSize` grid: `kron(M, M)`, shape
+ * `[outSize², inSize²]`.
+ *
+ * @example
+ * ```ts
+ * import { bicubicMatrix2d } from "@efficienttrain/models";
+ * console.assert(bicubicMatrix2d(2, 3, { antialias: true }).length === 36);
+ * ```
+ */
+export function bicubicMatrix2d(
+  inSize: number,
+  outSize: number,
+  options: { antialias: boolean },
+): Float64Array {
+  const m = bicubicMatrix(inSize, outSize, options);
+  const n0 = inSize * inSize, n1 = outSize * outSize;
+  const k = new Float64Array(n1 * n0);
+  for (let oy = 0; oy < outSize; oy++) {
+    for (let ox = 0; ox < outSize; ox++) {
+      const row = (oy * outSize + ox) * n0;
+      for (let iy = 0; iy < inSize; iy++) {
+        const wy = m[oy * inSize + iy];
+        if (wy === 0) continue;
+        for (let ix = 0; ix < inSize; ix++) {
+          k[row + iy * inSize + ix] = wy * m[ox * inSize + ix];
+        }
+      }
+    }
+  }
+  return k;
+}
+
+/** Apply `[rowsOut, rowsIn]` matrix `m` to the `rowsIn` rows (each `cols` wide) of `x`. */
+function applyRows(m: Float64Array, rowsIn: number, x: Float32Array, cols: number): Float32Array {
+  const rowsOut = m.length / rowsIn;
+  const out = new Float32Array(rowsOut * cols);
+  const acc = new Float64Array(cols);
+  for (let r = 0; r < rowsOut; r++) {
+    acc.fill(0);
+    for (let s = 0; s < rowsIn; s++) {
+      const w = m[r * rowsIn + s];
+      if (w === 0) continue;
+      const off = s * cols;
+      for (let c = 0; c < cols; c++) acc[c] += w * x[off + c];
+    }
+    out.set(acc, r * cols);
+  }
+  return out;
+}
+
+/**
+ * Resample a ViT absolute position embedding `[1, prefix + g0², D]` to `[1, prefix + g1², D]`
+ * (bicubic with antialias, prefix tokens such as `cls` untouched), like timm's
+ * `resample_abs_pos_embed`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { resamplePosEmbed } from "@efficienttrain/models";
+ * const f = resamplePosEmbed(2, 3, { prefixTokens: 1 });
+ * console.assert(f(tf.zeros([1, 5, 8])).shape[1] === 10);
+ * ```
+ */
+export function resamplePosEmbed(
+  oldGrid: number,
+  newGrid: number,
+  options: { prefixTokens: number },
+): ParamResample {
+  const m = bicubicMatrix2d(oldGrid, newGrid, { antialias: true });
+  const prefix = options.prefixTokens;
+  return (t: tf.Tensor): tf.Tensor => {
+    const [one, tokens, dim] = t.shape;
+    if (one !== 1 || tokens !== prefix + oldGrid * oldGrid) {
+      throw new RangeError(
+        `pos_embed resample expects [1, ${prefix + oldGrid * oldGrid}, D], got [${t.shape}]`,
+      );
+    }
+    const data = t.dataSync() as Float32Array;
+    const grid = applyRows(m, oldGrid * oldGrid, data.subarray(prefix * dim), dim);
+    const out = new Float32Array((prefix + newGrid * newGrid) * dim);
+    out.set(data.subarray(0, prefix * dim), 0);
+    out.set(grid, prefix * dim);
+    return tf.tensor(out, [1, prefix + newGrid * newGrid, dim]);
+  };
+}
+
+/**
+ * Resample a Swin relative-position-bias table `[(2w0−1)², heads]` to `[(2w1−1)², heads]`
+ * (bicubic, no antialias, as the Swin/timm code does).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { resampleRelPosTable } from "@efficienttrain/models";
+ * const f = resampleRelPosTable(7, 5);
+ * console.assert(f(tf.zeros([169, 3])).shape[0] === 81);
+ * ```
+ */
+export function resampleRelPosTable(oldWindow: number, newWindow: number): ParamResample {
+  const s0 = 2 * oldWindow - 1, s1 = 2 * newWindow - 1;
+  const m = bicubicMatrix2d(s0, s1, { antialias: false });
+  return (t: tf.Tensor): tf.Tensor => {
+    if (t.rank !== 2 || t.shape[0] !== s0 * s0) {
+      throw new RangeError(`rel-pos table resample expects [${s0 * s0}, heads], got [${t.shape}]`);
+    }
+    const heads = t.shape[1] as number;
+    return tf.tensor(applyRows(m, s0 * s0, t.dataSync() as Float32Array, heads), [s1 * s1, heads]);
+  };
+}
