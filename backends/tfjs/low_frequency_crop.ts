@@ -103,6 +103,21 @@ export function lowFrequencyCrop(images: tf.Tensor4D, options: CropOptions): tf.
   return applySeparable(images, r, lowFrequencyCropFactors(r));
 }
 
+// tfjs-webgpu's FFT/IFFT/Real/Imag kernels return rank-2 results for higher-rank inputs, so
+// batch every transform as [rows, n] and restore the shape afterwards
+function alongLast(op: (t: tf.Tensor) => tf.Tensor, t: tf.Tensor): tf.Tensor {
+  const n = t.shape[t.rank - 1]!;
+  return tf.reshape(op(tf.reshape(t, [-1, n])), t.shape);
+}
+
+function real(t: tf.Tensor): tf.Tensor {
+  return tf.reshape(tf.real(t), t.shape);
+}
+
+function imag(t: tf.Tensor): tf.Tensor {
+  return tf.reshape(tf.imag(t), t.shape);
+}
+
 function cropAxisLast(
   re: tf.Tensor,
   im: tf.Tensor,
@@ -170,22 +185,23 @@ export function lowFrequencyCropFFT(images: tf.Tensor4D, options: CropOptions): 
   return tf.tidy(() => {
     const x = r.layout === "NHWC" ? tf.transpose(images, [0, 3, 1, 2]) : images; // N C H W
     // along W: fft, keep the W band
-    let spec = tf.spectral.fft(tf.complex(x, tf.zerosLike(x)));
-    let [re, im] = cropAxisLast(tf.real(spec), tf.imag(spec), r.w, r.outW, r.mode);
+    let spec = alongLast(tf.spectral.fft, tf.complex(x, tf.zerosLike(x)));
+    let [re, im] = cropAxisLast(real(spec), imag(spec), r.w, r.outW, r.mode);
     // along H (moved last): fft, keep the H band, ifft
     re = tf.transpose(re, [0, 1, 3, 2]);
     im = tf.transpose(im, [0, 1, 3, 2]);
-    spec = tf.spectral.fft(tf.complex(re, im));
-    [re, im] = cropAxisLast(tf.real(spec), tf.imag(spec), r.h, r.outH, r.mode);
-    spec = tf.spectral.ifft(tf.complex(re, im));
+    spec = alongLast(tf.spectral.fft, tf.complex(re, im));
+    [re, im] = cropAxisLast(real(spec), imag(spec), r.h, r.outH, r.mode);
+    spec = alongLast(tf.spectral.ifft, tf.complex(re, im));
     // back along W: ifft, take the real part, undo the (B/H)² of the two unnormalised DFTs
-    spec = tf.spectral.ifft(
+    spec = alongLast(
+      tf.spectral.ifft,
       tf.complex(
-        tf.transpose(tf.real(spec), [0, 1, 3, 2]),
-        tf.transpose(tf.imag(spec), [0, 1, 3, 2]),
+        tf.transpose(real(spec), [0, 1, 3, 2]),
+        tf.transpose(imag(spec), [0, 1, 3, 2]),
       ),
     );
-    const y = tf.mul(tf.real(spec), (r.outH * r.outW) / (r.h * r.w)) as tf.Tensor4D;
+    const y = tf.mul(real(spec), (r.outH * r.outW) / (r.h * r.w)) as tf.Tensor4D;
     return r.layout === "NHWC" ? tf.transpose(y, [0, 2, 3, 1]) : y;
   });
 }
