@@ -94,6 +94,13 @@ Deno.test("errors name the field path and the value", () => {
     e.message,
   );
 
+  // Misspelt keys are errors, not silently ignored.
+  e = decodeError({ progress: "epochs", segments: [{ ...stage, cropmethod: "fft" }], extra: 1 });
+  assert.deepEqual(e.issues, [
+    "extra: Expected no excess property (got 1)",
+    'segments[0].cropmethod: Expected no excess property (got "fft")',
+  ]);
+
   e = decodeError({ progress: "epochs" });
   assert.deepEqual(e.issues, ["segments: Missing key (missing)"]);
 

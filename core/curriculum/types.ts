@@ -241,7 +241,10 @@ export function decodeCurriculum(value: unknown, options: { source?: string } = 
   const source = options.source ?? "<value>";
   let decoded: Curriculum;
   try {
-    decoded = Schema.decodeUnknownSync(CurriculumSchema)(value, { errors: "all" });
+    decoded = Schema.decodeUnknownSync(CurriculumSchema)(value, {
+      errors: "all",
+      onExcessProperty: "error",
+    });
   } catch (e) {
     if (!Schema.isSchemaError(e)) throw e;
     const lines = formatter(e.issue).issues.map((issue) => {
