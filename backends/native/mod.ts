@@ -1,9 +1,17 @@
 /**
- * `@efficienttrain/backend-native`: a tfjs backend whose heavy kernels call OpenBLAS through
- * Deno FFI. (Contract only; the kernels land with the CPU-engine work.)
+ * `@efficienttrain/backend-native`: a tfjs backend named `native` whose heavy kernels
+ * (convolutions forward and backward, depthwise convolutions, matrix products, element-wise
+ * chains and reductions) call oneDNN and OpenBLAS through Deno FFI, zero-copy on the tfjs-cpu
+ * backend's Float32Arrays. Everything else runs as tfjs-cpu.
+ *
+ * Needs the Debian packages `libdnnl2` and `libopenblas0-pthread` and Deno's `--allow-ffi`.
  *
  * @module
  */
+import { NATIVE_BACKEND_NAME, registerNative } from "./backend.ts";
+import { loadNativeLibs } from "./ffi.ts";
+
+export { NATIVE_BACKEND_NAME };
 
 /** Whether the native backend can run here, and if not, why and how to fix it. */
 export interface NativeProbe {
@@ -21,18 +29,31 @@ export interface NativeProbe {
  * ```
  */
 export function probeNative(): NativeProbe {
-  return { available: false, reason: "native backend not built yet" };
+  const libs = loadNativeLibs();
+  if (typeof libs === "string") return { available: false, reason: libs };
+  return {
+    available: true,
+    reason: "oneDNN (libdnnl.so.2) and OpenBLAS (libopenblas.so.0) loaded",
+  };
 }
 
 /**
  * Register the tfjs backend named `native`. Throws when {@link probeNative} says unavailable.
+ * Idempotent. Select it afterwards with `await tf.setBackend("native")`.
  *
  * @example
  * ```ts ignore
+ * import * as tf from "@tensorflow/tfjs-core";
  * import { registerNativeBackend } from "@efficienttrain/backend-native";
  * await registerNativeBackend();
+ * await tf.setBackend("native");
  * ```
  */
 export function registerNativeBackend(): Promise<void> {
-  return Promise.reject(new Error(probeNative().reason));
+  try {
+    registerNative();
+    return Promise.resolve();
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }

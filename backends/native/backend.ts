@@ -1,0 +1,45 @@
+/**
+ * The `native` tfjs backend: a tfjs-cpu `MathBackendCPU` (so every cpu kernel works on it
+ * unchanged, on the same Float32Arrays) whose heavy kernels are replaced by oneDNN / OpenBLAS
+ * calls through Deno FFI.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { NativeBackendCPU } from "./pool.ts";
+import { loadNativeLibs } from "./ffi.ts";
+import { dnnlContext } from "./dnnl.ts";
+import { convKernels } from "./kernels_conv.ts";
+import { matMulKernels } from "./kernels_matmul.ts";
+import { elementwiseKernels } from "./kernels_elementwise.ts";
+
+/** The name the backend is registered under in tfjs. */
+export const NATIVE_BACKEND_NAME = "native";
+
+let registered = false;
+
+/**
+ * Register the backend and its kernels (idempotent). Throws with the probe's reason when the
+ * libraries are missing.
+ */
+export function registerNative(priority = 0): void {
+  if (registered) return;
+  const libs = loadNativeLibs();
+  if (typeof libs === "string") throw new Error(libs);
+  const ctx = dnnlContext(libs.dnnl);
+  const name = NATIVE_BACKEND_NAME;
+  const overrides = [
+    ...convKernels(ctx, name),
+    ...matMulKernels(libs.blas, name),
+    ...elementwiseKernels(ctx, libs.blas, name),
+  ];
+  const overridden = new Set(overrides.map((k) => k.kernelName));
+  tf.registerBackend(name, () => new NativeBackendCPU(), priority);
+  for (const k of tf.getKernelsForBackend("cpu")) {
+    if (overridden.has(k.kernelName)) continue;
+    tf.registerKernel({ ...k, backendName: name });
+  }
+  for (const k of overrides) tf.registerKernel(k);
+  registered = true;
+}

@@ -1,0 +1,334 @@
+/**
+ * A thin layer over oneDNN's C API: memory descriptors built in JS buffers, primitives created
+ * once per shape and cached, and execution on caller-owned typed arrays (zero-copy: oneDNN
+ * reads and writes the tfjs-cpu backend's Float32Arrays in place).
+ *
+ * @module
+ */
+import type { DnnlLib } from "./ffi.ts";
+
+/** oneDNN 2.6 constants (from dnnl_types.h), checked by the conformance tests' results. */
+export const D = {
+  f32: 3,
+  u8: 6,
+  tagAny: 1,
+  a: 2,
+  ab: 3,
+  abc: 4,
+  abcd: 5,
+  nhwc: 20,
+  hwio: 30,
+  forwardTraining: 64,
+  forwardInference: 96,
+  backward: 128,
+  backwardData: 160,
+  backwardWeights: 192,
+  convDirect: 1,
+  eltwiseRelu: 31,
+  binaryAdd: 131056,
+  binaryMul: 131057,
+  binaryMax: 131058,
+  binaryMin: 131059,
+  binaryDiv: 131060,
+  binarySub: 131061,
+  poolMax: 511,
+  poolAvgInclude: 767,
+  poolAvgExclude: 1023,
+  reductionMax: 196594,
+  reductionSum: 196596,
+  reductionMean: 196598,
+  useGlobalStats: 1,
+  useScale: 8,
+  useShift: 16,
+  fuseNormRelu: 4,
+  querySrc: 129,
+  queryDiffSrc: 130,
+  queryWeights: 131,
+  queryDiffWeights: 132,
+  queryDst: 133,
+  queryDiffDst: 134,
+  queryWorkspace: 135,
+  queryImplInfo: 8,
+  argSrc: 1,
+  argSrc1: 2,
+  argDst: 17,
+  argWeights: 33,
+  argBias: 41,
+  argMean: 49,
+  argVariance: 50,
+  argScale: 51,
+  argShift: 52,
+  argWorkspace: 64,
+  argDiffSrc: 129,
+  argDiffDst: 145,
+  argDiffWeights: 161,
+  argDiffBias: 169,
+  argDiffScale: 255,
+  argDiffShift: 256,
+} as const;
+
+const MD_BYTES = 696;
+// Every op descriptor of oneDNN 2.6 fits (the convolution one, the largest, is 5976 bytes).
+const OP_DESC_BYTES = 8192;
+
+/** A memory descriptor: the bytes and a stable pointer to them. */
+export interface Md {
+  readonly bytes: Uint8Array;
+  readonly ptr: Deno.PointerValue;
+}
+
+/** A oneDNN engine and stream on the CPU. */
+export interface DnnlContext {
+  readonly lib: DnnlLib;
+  readonly engine: Deno.PointerValue;
+  readonly stream: Deno.PointerValue;
+}
+
+let context: DnnlContext | undefined;
+
+function check(status: number, what: string): void {
+  if (status !== 0) throw new Error(`oneDNN ${what} failed with status ${status}`);
+}
+
+function readPointer(buf: BigUint64Array): Deno.PointerValue {
+  return Deno.UnsafePointer.create(buf[0]);
+}
+
+/**
+ * The CPU engine and an in-order stream, created on first use.
+ *
+ * @example
+ * ```ts ignore
+ * const ctx = dnnlContext(lib);
+ * ```
+ */
+export function dnnlContext(lib: DnnlLib): DnnlContext {
+  if (context) return context;
+  const out = new BigUint64Array(1);
+  check(lib.dnnl_engine_create(out, 1, 0n), "engine_create");
+  const engine = readPointer(out);
+  check(lib.dnnl_stream_create(out, engine, 1), "stream_create");
+  context = { lib, engine, stream: readPointer(out) };
+  return context;
+}
+
+function dimsBuffer(dims: readonly number[]): BigInt64Array {
+  const b = new BigInt64Array(12);
+  for (let i = 0; i < dims.length; i++) b[i] = BigInt(dims[i]);
+  return b;
+}
+
+function asMd(bytes: Uint8Array): Md {
+  return { bytes, ptr: Deno.UnsafePointer.of(bytes as Uint8Array<ArrayBuffer>) };
+}
+
+/**
+ * A memory descriptor from logical dims and a format tag (`D.tagAny` lets the primitive pick).
+ *
+ * @example
+ * ```ts ignore
+ * const src = mdTag(ctx, [128, 16, 32, 32], D.nhwc);
+ * ```
+ */
+export function mdTag(ctx: DnnlContext, dims: readonly number[], tag: number, dtype = D.f32): Md {
+  const bytes = new Uint8Array(MD_BYTES);
+  check(
+    ctx.lib.dnnl_memory_desc_init_by_tag(bytes, dims.length, dimsBuffer(dims), dtype, tag),
+    `memory_desc_init_by_tag(${dims})`,
+  );
+  return asMd(bytes);
+}
+
+/**
+ * A memory descriptor from logical dims and element strides (how tfjs lays the data out).
+ *
+ * @example
+ * ```ts ignore
+ * const w = mdStrides(ctx, [16, 3, 3, 3], [1, 16, 144, 48]); // HWIO filter as OIHW
+ * ```
+ */
+export function mdStrides(
+  ctx: DnnlContext,
+  dims: readonly number[],
+  strides: readonly number[],
+): Md {
+  const bytes = new Uint8Array(MD_BYTES);
+  check(
+    ctx.lib.dnnl_memory_desc_init_by_strides(
+      bytes,
+      dims.length,
+      dimsBuffer(dims),
+      D.f32,
+      dimsBuffer(strides),
+    ),
+    `memory_desc_init_by_strides(${dims})`,
+  );
+  return asMd(bytes);
+}
+
+/**
+ * Row-major (dense, C order) descriptor for `dims`.
+ *
+ * @example
+ * ```ts ignore
+ * const x = mdDense(ctx, [4, 8]);
+ * ```
+ */
+export function mdDense(ctx: DnnlContext, dims: readonly number[]): Md {
+  const strides = new Array<number>(dims.length);
+  let s = 1;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= dims[i];
+  }
+  return mdStrides(ctx, dims, strides);
+}
+
+/** A new zeroed op-descriptor buffer for a `*_desc_init` call. */
+export function opDesc(): Uint8Array {
+  return new Uint8Array(OP_DESC_BYTES);
+}
+
+/** Dims as the `dnnl_dims_t` buffer the `*_desc_init` calls take. */
+export function dims(values: readonly number[]): BigInt64Array {
+  return dimsBuffer(values);
+}
+
+/**
+ * Create a primitive descriptor; returns null when oneDNN has no implementation for it.
+ *
+ * @example
+ * ```ts ignore
+ * const pd = primitiveDesc(ctx, desc, null);
+ * ```
+ */
+export function primitiveDesc(
+  ctx: DnnlContext,
+  desc: Uint8Array,
+  hint: Deno.PointerValue,
+  attr: Deno.PointerValue = null,
+): Deno.PointerValue {
+  const out = new BigUint64Array(1);
+  const status = ctx.lib.dnnl_primitive_desc_create(
+    out,
+    desc as Uint8Array<ArrayBuffer>,
+    attr,
+    ctx.engine,
+    hint,
+  );
+  if (status !== 0) return null;
+  return readPointer(out);
+}
+
+/** A memory descriptor a primitive descriptor chose (`D.queryWeights`, ...). */
+export function queryMd(ctx: DnnlContext, pd: Deno.PointerValue, what: number, index = 0): Md {
+  const ptr = ctx.lib.dnnl_primitive_desc_query_md(pd, what, index);
+  if (ptr === null) throw new Error(`oneDNN primitive has no memory descriptor ${what}`);
+  const bytes = new Uint8Array(MD_BYTES);
+  new Deno.UnsafePointerView(ptr).copyInto(bytes);
+  return asMd(bytes);
+}
+
+/** The implementation oneDNN picked (for example `brgconv:avx512_core`). */
+export function implInfo(ctx: DnnlContext, pd: Deno.PointerValue): string {
+  const out = new BigUint64Array(1);
+  check(ctx.lib.dnnl_primitive_desc_query(pd, D.queryImplInfo, 0, out), "query impl_info");
+  const p = readPointer(out);
+  return p === null ? "?" : new Deno.UnsafePointerView(p).getCString();
+}
+
+/** Bytes a memory descriptor spans. */
+export function mdSize(ctx: DnnlContext, md: Md): number {
+  return Number(ctx.lib.dnnl_memory_desc_get_size(md.ptr));
+}
+
+/** Whether two descriptors describe the same layout. */
+export function mdEqual(ctx: DnnlContext, a: Md, b: Md): boolean {
+  return ctx.lib.dnnl_memory_desc_equal(a.ptr, b.ptr) === 1;
+}
+
+/** Buffers oneDNN reads or writes: typed arrays owned by tfjs or by a primitive. */
+export type Buffer = Float32Array | Uint8Array;
+
+/**
+ * A created primitive with one memory object per argument; `exec` points them at the
+ * caller's buffers and runs it.
+ */
+export class Primitive {
+  readonly #ctx: DnnlContext;
+  readonly #prim: Deno.PointerValue;
+  readonly #mems: Deno.PointerValue[];
+  readonly #args: Uint8Array;
+  readonly #mds: Md[];
+  /** The implementation oneDNN chose, for reports. */
+  readonly impl: string;
+
+  constructor(
+    ctx: DnnlContext,
+    pd: Deno.PointerValue,
+    args: ReadonlyArray<readonly [arg: number, md: Md]>,
+  ) {
+    this.#ctx = ctx;
+    const out = new BigUint64Array(1);
+    check(ctx.lib.dnnl_primitive_create(out, pd), "primitive_create");
+    this.#prim = readPointer(out);
+    this.impl = implInfo(ctx, pd);
+    this.#mds = args.map(([, md]) => md);
+    this.#mems = [];
+    this.#args = new Uint8Array(16 * args.length);
+    const view = new DataView(this.#args.buffer);
+    for (let i = 0; i < args.length; i++) {
+      const [arg, md] = args[i];
+      check(ctx.lib.dnnl_memory_create(out, md.ptr, ctx.engine, null), "memory_create");
+      const mem = readPointer(out);
+      this.#mems.push(mem);
+      view.setInt32(16 * i, arg, true);
+      view.setBigUint64(16 * i + 8, BigInt(Deno.UnsafePointer.value(mem)), true);
+    }
+  }
+
+  /** Run on `buffers`, given in the order of the constructor's `args`. */
+  exec(buffers: ReadonlyArray<Buffer>): void {
+    const lib = this.#ctx.lib;
+    for (let i = 0; i < buffers.length; i++) {
+      lib.dnnl_memory_set_data_handle(
+        this.#mems[i],
+        Deno.UnsafePointer.of(buffers[i] as Float32Array<ArrayBuffer>),
+      );
+    }
+    check(
+      lib.dnnl_primitive_execute(this.#prim, this.#ctx.stream, buffers.length, this.#args),
+      "primitive_execute",
+    );
+    lib.dnnl_stream_wait(this.#ctx.stream);
+  }
+
+  /** The descriptor of argument `i`. */
+  md(i: number): Md {
+    return this.#mds[i];
+  }
+}
+
+/**
+ * A reorder between two layouts of the same logical tensor (null when they are equal).
+ *
+ * @example
+ * ```ts ignore
+ * const r = reorder(ctx, userWeights, pdWeights);
+ * r?.exec([hwio, blocked]);
+ * ```
+ */
+export function reorder(ctx: DnnlContext, from: Md, to: Md): Primitive | null {
+  if (mdEqual(ctx, from, to)) return null;
+  const out = new BigUint64Array(1);
+  check(
+    ctx.lib.dnnl_reorder_primitive_desc_create(out, from.ptr, ctx.engine, to.ptr, ctx.engine, null),
+    "reorder_primitive_desc_create",
+  );
+  return new Primitive(ctx, readPointer(out), [[D.argSrc, from], [D.argDst, to]]);
+}
+
+/** Float32 scratch space of `bytes` bytes, rounded up. */
+export function scratch(bytes: number): Float32Array {
+  return new Float32Array(Math.ceil(bytes / 4));
+}

@@ -1,0 +1,294 @@
+/**
+ * Conformance of every native kernel against tfjs-cpu: forward values and gradients, over
+ * several shapes, strides, paddings and broadcasts. Skips (with the probe's reason) when
+ * oneDNN/OpenBLAS are not installed.
+ */
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { NATIVE_BACKEND_NAME, probeNative, registerNativeBackend } from "./mod.ts";
+
+const probe = probeNative();
+const ignore = !probe.available;
+if (ignore) console.warn(`native kernel tests skipped: ${probe.reason}`);
+
+type Fn = (...xs: tf.Tensor[]) => tf.Tensor;
+
+/** Deterministic pseudo-random values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed * 2654435761 >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+function run(
+  backend: string,
+  fn: Fn,
+  shapes: number[][],
+  withGrads: boolean,
+): Float32Array[] {
+  tf.setBackend(backend);
+  const outs: Float32Array[] = [];
+  tf.tidy(() => {
+    const xs = shapes.map((s, i) => tf.tensor(values(s.reduce((a, b) => a * b, 1), i + 1), s));
+    const y = fn(...xs);
+    outs.push(y.dataSync().slice() as Float32Array);
+    if (withGrads) {
+      // A fixed random cotangent, so every output element's gradient path is exercised.
+      const dy = tf.tensor(values(y.size, 99), y.shape);
+      const grads = tf.grads((...a: tf.Tensor[]) => tf.sum(tf.mul(fn(...a), dy)))(xs);
+      for (const g of grads) outs.push(g.dataSync().slice() as Float32Array);
+    }
+  });
+  return outs;
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string, tol = 1e-4) {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let scale = 1e-6;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    if (!(err <= tol * scale)) {
+      assert.fail(`${what}[${i}]: native ${actual[i]} vs cpu ${expected[i]} (scale ${scale})`);
+    }
+  }
+}
+
+function conform(what: string, fn: Fn, shapes: number[][], opts: { grads?: boolean } = {}) {
+  const grads = opts.grads ?? true;
+  const expected = run("cpu", fn, shapes, grads);
+  const actual = run(NATIVE_BACKEND_NAME, fn, shapes, grads);
+  for (let i = 0; i < expected.length; i++) {
+    assertClose(actual[i], expected[i], i === 0 ? `${what} value` : `${what} grad ${i - 1}`);
+  }
+}
+
+async function setup(): Promise<void> {
+  await registerNativeBackend();
+  await tf.ready();
+}
+
+Deno.test("probeNative explains itself", () => {
+  assert.equal(typeof probe.available, "boolean");
+  if (!probe.available) assert.match(probe.reason, /apt-get install/);
+});
+
+Deno.test({ name: "native: Conv2D values and gradients", ignore }, async () => {
+  await setup();
+  const cases: [number[], number[], number | [number, number], "same" | "valid" | number][] = [
+    [[2, 7, 7, 3], [3, 3, 3, 4], 1, "same"],
+    [[2, 8, 8, 3], [3, 3, 3, 5], 2, "same"],
+    [[1, 9, 7, 4], [3, 3, 4, 6], [2, 1], "valid"],
+    [[2, 6, 6, 4], [1, 1, 4, 8], 2, "valid"],
+    [[2, 6, 6, 2], [5, 5, 2, 3], 1, 2],
+    [[2, 8, 8, 4], [4, 4, 4, 6], 4, "valid"],
+  ];
+  for (const [xs, ws, stride, pad] of cases) {
+    conform(
+      `conv2d ${xs} ${ws} s${stride} ${pad}`,
+      (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad),
+      [xs, ws],
+    );
+  }
+  conform(
+    "conv2d dilated",
+    (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same", "NHWC", 2),
+    [[1, 9, 9, 3], [
+      3,
+      3,
+      3,
+      2,
+    ]],
+    { grads: false },
+  );
+});
+
+Deno.test({ name: "native: fused Conv2D (bias, relu) values and gradients", ignore }, async () => {
+  await setup();
+  for (const activation of ["linear", "relu", "elu"] as const) {
+    conform(`fused conv ${activation}`, (x, w, b) =>
+      tf.fused.conv2d({
+        x: x as tf.Tensor4D,
+        filter: w as tf.Tensor4D,
+        strides: 1,
+        pad: "same",
+        bias: b,
+        activation,
+      }), [[2, 6, 6, 3], [3, 3, 3, 4], [4]]);
+  }
+});
+
+Deno.test({ name: "native: depthwise conv values and gradients", ignore }, async () => {
+  await setup();
+  const cases: [number[], number[], number, "same" | "valid" | number][] = [
+    [[2, 9, 9, 4], [3, 3, 4, 1], 1, "same"],
+    [[2, 9, 9, 4], [3, 3, 4, 2], 2, "same"],
+    [[1, 8, 8, 8], [7, 7, 8, 1], 1, 3],
+    [[2, 7, 7, 3], [3, 3, 3, 1], 1, "valid"],
+  ];
+  for (const [xs, ws, stride, pad] of cases) {
+    conform(
+      `depthwise ${xs} ${ws} s${stride} ${pad}`,
+      (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad),
+      [xs, ws],
+    );
+  }
+  conform("fused depthwise bias relu", (x, w, b) =>
+    tf.fused.depthwiseConv2d({
+      x: x as tf.Tensor4D,
+      filter: w as tf.Tensor4D,
+      strides: 1,
+      pad: "same",
+      bias: b,
+      activation: "relu",
+    }), [[2, 6, 6, 4], [3, 3, 4, 1], [4]]);
+});
+
+Deno.test({ name: "native: matMul, batched and fused, values and gradients", ignore }, async () => {
+  await setup();
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+    const a = ta ? [7, 5] : [5, 7];
+    const b = tb ? [3, 7] : [7, 3];
+    conform(`matMul ${ta} ${tb}`, (x, y) => tf.matMul(x, y, ta, tb), [a, b]);
+    conform(`batched ${ta} ${tb}`, (x, y) => tf.matMul(x, y, ta, tb), [[4, ...a], [4, ...b]]);
+    // tfjs-core's BatchMatMul gradient does not reduce broadcast batch dims: values only.
+    conform(`broadcast B ${ta} ${tb}`, (x, y) => tf.matMul(x, y, ta, tb), [[2, 3, ...a], b], {
+      grads: false,
+    });
+  }
+  conform(
+    "fused matMul bias relu",
+    (x, y, b) =>
+      tf.fused.matMul({ a: x as tf.Tensor2D, b: y as tf.Tensor2D, bias: b, activation: "relu" }),
+    [
+      [6, 5],
+      [5, 4],
+      [4],
+    ],
+  );
+});
+
+Deno.test({ name: "native: broadcasting binary ops values and gradients", ignore }, async () => {
+  await setup();
+  const big = [4, 16, 16, 40];
+  const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+    ["add", tf.add],
+    ["sub", tf.sub],
+    ["mul", tf.mul],
+    ["div", (a, b) => tf.div(a, tf.add(tf.abs(b), 0.5))],
+    ["maximum", tf.maximum],
+    ["minimum", tf.minimum],
+    ["squaredDifference", tf.squaredDifference],
+  ];
+  const pairs: number[][][] = [
+    [big, big],
+    [big, [40]],
+    [big, [1, 16, 1, 40]],
+    [big, [4, 1, 1, 1]],
+    [big, []],
+    [[40], big],
+    [[1, 1, 16, 40], big],
+  ];
+  for (const [name, op] of ops) {
+    for (const [sa, sb] of pairs) {
+      // tfjs-core's Maximum/Minimum/SquaredDifference gradients do not reduce broadcast dims
+      // (tfjs-cpu throws too): values only there.
+      const grads = !["maximum", "minimum", "squaredDifference"].includes(name) ||
+        sa.length === sb.length &&
+          sa.every((d, i) => d === sb[i]);
+      conform(`${name} ${sa} ${sb}`, op, [sa, sb], { grads });
+    }
+  }
+});
+
+Deno.test({ name: "native: unary ops and reductions", ignore }, async () => {
+  await setup();
+  const s = [8, 12, 12, 16];
+  conform("relu", (x) => tf.relu(x), [s]);
+  conform("square", (x) => tf.square(x), [s]);
+  conform("neg", (x) => tf.neg(x), [s]);
+  conform("step", (x) => tf.step(x), [s], { grads: false });
+  conform("step alpha", (x) => tf.step(x, 0.3), [s], { grads: false });
+  const axes: (number | number[])[] = [[0, 1, 2], [1, 2], 3, [0], [0, 3], [1], [0, 1, 2, 3]];
+  for (const axis of axes) {
+    for (const keepDims of [false, true]) {
+      conform(`sum ${axis} ${keepDims}`, (x) => tf.sum(x, axis, keepDims), [s]);
+      conform(`mean ${axis} ${keepDims}`, (x) => tf.mean(x, axis, keepDims), [s]);
+      conform(`max ${axis} ${keepDims}`, (x) => tf.max(x, axis, keepDims), [s], { grads: false });
+    }
+  }
+  conform("moments", (x) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    return tf.concat([mean, variance]);
+  }, [s]);
+});
+
+Deno.test(
+  { name: "native: pooled buffers never clobber data a caller holds", ignore },
+  async () => {
+    await setup();
+    tf.setBackend(NATIVE_BACKEND_NAME);
+    const shape = [4, 32, 32, 16];
+    const x = tf.tensor(values(4 * 32 * 32 * 16, 5), shape);
+    // dataSync hands out the backend's own array: it must survive the tensor's disposal.
+    const y = tf.relu(x);
+    const held = y.dataSync();
+    const copy = held.slice();
+    y.dispose();
+    // A slice that views its input's buffer must survive the input's disposal too.
+    const z = tf.add(x, 1);
+    const view = tf.slice(z, [0], [1]);
+    const viewCopy = view.dataSync().slice();
+    z.dispose();
+    for (let i = 0; i < 5; i++) tf.dispose([tf.relu(x), tf.add(x, 2), tf.mul(x, x)]);
+    assert.deepEqual(held, copy);
+    assert.deepEqual(view.dataSync(), viewCopy);
+    tf.dispose([x, view]);
+  },
+);
+
+Deno.test({ name: "native: a ResNet block trains like on tfjs-cpu", ignore }, async () => {
+  await setup();
+  const losses: number[][] = [];
+  for (const backend of ["cpu", NATIVE_BACKEND_NAME]) {
+    tf.setBackend(backend);
+    const w1 = tf.variable(tf.tensor(values(3 * 3 * 3 * 8, 1), [3, 3, 3, 8]).mul(0.3));
+    const w2 = tf.variable(tf.tensor(values(3 * 3 * 8 * 8, 2), [3, 3, 8, 8]).mul(0.2));
+    const fc = tf.variable(tf.tensor(values(8 * 4, 3), [8, 4]));
+    const x = tf.tensor(values(8 * 12 * 12 * 3, 4), [8, 12, 12, 3]) as tf.Tensor4D;
+    const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], "int32"), 4);
+    const run: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      const loss = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => {
+          const h = tf.relu(tf.conv2d(x, w1 as tf.Tensor4D, 1, "same"));
+          const { mean, variance } = tf.moments(h, [0, 1, 2]);
+          const n = tf.div(tf.sub(h, mean), tf.sqrt(tf.add(variance, 1e-5)));
+          const h2 = tf.relu(
+            tf.add(tf.conv2d(n as tf.Tensor4D, w2 as tf.Tensor4D, 2, "same"), 0.1),
+          );
+          const logits = tf.matMul(tf.mean(h2, [1, 2]) as tf.Tensor2D, fc);
+          return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
+        });
+        for (const [name, g] of Object.entries(grads)) {
+          const v = [w1, w2, fc].find((t) => t.name === name)!;
+          v.assign(tf.sub(v, tf.mul(g, 0.1)));
+        }
+        return value.dataSync()[0];
+      });
+      run.push(loss);
+    }
+    losses.push(run);
+    tf.dispose([w1, w2, fc, x, labels]);
+  }
+  for (let i = 0; i < losses[0].length; i++) {
+    assert.ok(
+      Math.abs(losses[0][i] - losses[1][i]) < 1e-4,
+      `step ${i}: cpu ${losses[0][i]} vs native ${losses[1][i]}`,
+    );
+  }
+});
