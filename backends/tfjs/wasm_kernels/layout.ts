@@ -93,3 +93,34 @@ export function flipFilter(
     }
   }
 }
+
+/**
+ * Row-major `[rows, cols]` → `[cols, rows]`, in 32×32 tiles so both sides stay in cache.
+ * `src` and `dst` may be subarrays (one matrix of a batch).
+ *
+ * @example
+ * ```ts
+ * import { transposeMatrix } from "./layout.ts";
+ * const out = new Float32Array(6);
+ * transposeMatrix(Float32Array.from([1, 2, 3, 4, 5, 6]), out, 2, 3);
+ * console.assert(out.join() === "1,4,2,5,3,6");
+ * ```
+ */
+export function transposeMatrix(
+  src: Float32Array,
+  dst: Float32Array,
+  rows: number,
+  cols: number,
+): void {
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
+      for (let r = r0; r < r1; r++) {
+        const s = r * cols;
+        for (let c = c0; c < c1; c++) dst[c * rows + r] = src[s + c];
+      }
+    }
+  }
+}

@@ -17,19 +17,23 @@ import {
   depthwiseConv2dBackpropInputWasm,
 } from "./depthwise_conv2d_backprop.ts";
 import { unsortedSegmentSumWasm } from "./unsorted_segment_sum.ts";
+import { batchMatMulWasm } from "./batch_mat_mul.ts";
+import { maxPoolGradWasm } from "./max_pool_grad.ts";
 import { captureOriginal } from "./heap.ts";
 
 /** Kernel name → our implementation, for backend `wasm`. */
 export const WASM_KERNELS: Readonly<Record<string, KernelFunc>> = {
+  BatchMatMul: batchMatMulWasm as unknown as KernelFunc,
   Conv2DBackpropFilter: conv2dBackpropFilterWasm as unknown as KernelFunc,
   Conv2DBackpropInput: conv2dBackpropInputWasm as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dBackpropFilterWasm as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropInput: depthwiseConv2dBackpropInputWasm as unknown as KernelFunc,
+  MaxPoolGrad: maxPoolGradWasm as unknown as KernelFunc,
   UnsortedSegmentSum: unsortedSegmentSumWasm as unknown as KernelFunc,
 };
 
 /** Kernels of tfjs-wasm ours call directly; captured before any override. */
-const WRAPPED = ["BatchMatMul", "Transpose"];
+const WRAPPED = ["BatchMatMul", "Transpose", "Conv2D"];
 
 let registered = false;
 
@@ -49,8 +53,17 @@ export function registerWasmKernels(): void {
   if (registered) return;
   for (const name of WRAPPED) captureOriginal(name);
   for (const [kernelName, kernelFunc] of Object.entries(WASM_KERNELS)) {
-    if (getKernel(kernelName, "wasm") !== undefined) unregisterKernel(kernelName, "wasm");
-    registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+    const existing = getKernel(kernelName, "wasm");
+    if (existing !== undefined) unregisterKernel(kernelName, "wasm");
+    // Keep tfjs-wasm's set-up hook: it binds the C function the original kernel (which ours
+    // still calls) needs, and runs when the wasm backend initialises.
+    registerKernel({
+      kernelName,
+      backendName: "wasm",
+      kernelFunc,
+      setupFunc: existing?.setupFunc,
+      disposeFunc: existing?.disposeFunc,
+    });
   }
   registered = true;
 }
