@@ -109,7 +109,7 @@ function build(): Record<ModelName, ModelEntry> {
  */
 export const MODEL_REGISTRY: Readonly<Record<ModelName, ModelEntry>> = build();
 
-type UnknownModelFields = { name: string; known: string };
+type UnknownModelFields = { model: string; known: string };
 const UnknownModelBase: TaggedErrorClass<"UnknownModelError", UnknownModelFields> = taggedError(
   "UnknownModelError",
 );
@@ -120,13 +120,13 @@ const UnknownModelBase: TaggedErrorClass<"UnknownModelError", UnknownModelFields
  * @example
  * ```ts
  * import { UnknownModelError } from "@efficienttrain/models";
- * console.assert(new UnknownModelError({ name: "x", known: "a, b" }).message.includes("x"));
+ * console.assert(new UnknownModelError({ model: "x", known: "a, b" }).message.includes("x"));
  * ```
  */
 export class UnknownModelError extends UnknownModelBase {
   /** Names the model and lists the known ones. */
   override get message(): string {
-    return `unknown model ${JSON.stringify(this.name)}; known: ${this.known}`;
+    return `unknown model ${JSON.stringify(this.model)}; known: ${this.known}`;
   }
 }
 
@@ -145,7 +145,7 @@ export function listModels(): ModelName[] {
 
 function entry(name: string): ModelEntry {
   const e = (MODEL_REGISTRY as Record<string, ModelEntry | undefined>)[name];
-  if (e === undefined) throw new UnknownModelError({ name, known: listModels().join(", ") });
+  if (e === undefined) throw new UnknownModelError({ model: name, known: listModels().join(", ") });
   return e;
 }
 
