@@ -3,7 +3,8 @@
  *
  *   list                                   the presets
  *   show <name|file.json> [--epochs E] [--image-size H] [--model M] [--multiple-of N]
- *        [--baseline-epochs B] [--json]    the resolved stages and relative compute
+ *        [--baseline-epochs B] [--json]    the resolved stages and relative compute (with a
+ *                                          registered --model: its legal sizes and FLOPs)
  *   export <name|file.json> --format efficienttrain-pytorch|timm --epochs E [--image-size H]
  *        [--model M] [--warmup-epochs W] [--out FILE] [--json]
  *                                          per-stage launcher arguments (a bash script)
@@ -25,6 +26,7 @@ import {
   showValue,
   writeTextFileAtomic,
 } from "@efficienttrain/core";
+import { acceptsSize, listModels, modelInfo } from "@efficienttrain/models";
 import {
   EXPORT_FORMATS,
   type ExportFormat,
@@ -80,6 +82,31 @@ function num(
     });
   }
   return v;
+}
+
+/**
+ * Legal sizes and FLOPs of a registered model (the relative compute then uses its FLOPs);
+ * for a name the registry lacks only the per-family size lists apply.
+ */
+function modelRules(
+  name: string | undefined,
+  err: (text: string) => void,
+): { accepts?: (size: number) => boolean; flops?: (size: number) => number } {
+  if (name === undefined) return {};
+  if (!(listModels() as string[]).includes(name)) {
+    err(`note: ${name} is not a registered model; compute ∝ B², sizes by family prefix only\n`);
+    return {};
+  }
+  const rule = modelInfo(name).inputRule;
+  const cache = new Map<number, number>();
+  return {
+    accepts: (size) => acceptsSize(rule, size),
+    flops: (size) => {
+      let f = cache.get(size);
+      if (f === undefined) cache.set(size, f = modelInfo(name, { imgSize: size }).flops);
+      return f;
+    },
+  };
 }
 
 /** Where the CLI writes. */
@@ -146,24 +173,34 @@ export async function runCurriculumCli(args: string[], io: CliIo = {}): Promise<
       });
     }
     const curriculum = await loadCurriculum(ref);
+    const model = modelRules(values.model, err);
     const resolved = resolveCurriculum(curriculum, {
       epochs: num("epochs", values.epochs) ?? 300,
       imageSize: num("image-size", values["image-size"], { integer: true }) ?? 224,
       multipleOf: num("multiple-of", values["multiple-of"], { integer: true }) ?? 2,
       modelFamily: values.model,
       baselineEpochs: num("baseline-epochs", values["baseline-epochs"]),
+      ...model,
     });
     if (command === "show") {
+      const modelShares = model.flops === undefined
+        ? undefined
+        : computeBySize(resolved, { flops: model.flops });
       if (values.json) {
-        out(
-          JSON.stringify({ ...resolved, computeBySize: computeBySize(resolved) }, null, 2) + "\n",
-        );
+        const shown = {
+          ...resolved,
+          computeBySize: computeBySize(resolved),
+          ...(modelShares === undefined ? {} : { computeBySizeModelFlops: modelShares }),
+        };
+        out(JSON.stringify(shown, null, 2) + "\n");
       } else {
         out(curriculumTable(resolved));
-        const shares = computeBySize(resolved)
-          .map((s) => `${s.imageSize}px ${(100 * s.fraction).toFixed(1)}%`)
-          .join(", ");
-        out(`compute by size: ${shares}\n`);
+        const fmt = (shares: ReturnType<typeof computeBySize>) =>
+          shares.map((s) => `${s.imageSize}px ${(100 * s.fraction).toFixed(1)}%`).join(", ");
+        out(`compute by size: ${fmt(computeBySize(resolved))}\n`);
+        if (modelShares !== undefined) {
+          out(`compute by size (${values.model} FLOPs): ${fmt(modelShares)}\n`);
+        }
       }
       return 0;
     }

@@ -11,4 +11,3 @@ export * from "./export.ts";
 export * from "./search.ts";
 export * from "./search_report.ts";
 export * from "./fake_runner.ts";
-export * from "./plan.ts";

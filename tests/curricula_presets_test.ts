@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { InvalidArgumentError, lrProgress, resolveCurriculum, stageAt } from "@efficienttrain/core";
-import { curriculumPlan, getPreset, presetNames, presets } from "@efficienttrain/curricula";
+import { getPreset, presetNames, presets } from "@efficienttrain/curricula";
 import { runCurriculumCli } from "../cli/curriculum.ts";
 
 Deno.test("EfficientTrain at 300 epochs: the authors' boundaries, sizes, magnitudes and compute", () => {
@@ -146,7 +146,7 @@ Deno.test("composer-progressive matches Composer's per-batch size away from roun
   assert.equal(stageAt(r, 0).cropMethod, "resize:bilinear");
 });
 
-Deno.test("baseline, registry lookup and the plan adapter", () => {
+Deno.test("baseline, registry lookup, ET++ scaled to 32 px", () => {
   const r = resolveCurriculum(presets.baseline, { epochs: 100, imageSize: 32 });
   assert.deepEqual(r.stages.map((s) => [s.imageSize, s.magnitude, s.cropMethod]), [[
     32,
@@ -159,14 +159,17 @@ Deno.test("baseline, registry lookup and the plan adapter", () => {
     assert.match(e.message, /"efficientrain".*efficienttrain\+\+/);
     return true;
   });
-  const plan = curriculumPlan(
-    resolveCurriculum(presets["efficienttrain++-replay"], { epochs: 20, imageSize: 32 }),
-  );
-  assert.equal(plan.stageCount, 10);
-  const p0 = plan.stageAt(0);
-  assert.deepEqual([p0.imageSize, p0.replay, p0.mixupScale], [14, 2, 1]);
-  assert.equal(plan.stageAt(0.5), p0); // cached object: no allocation per step
-  assert.equal(plan.lrProgress(plan.totalEpochs), 1);
+  const replay = resolveCurriculum(presets["efficienttrain++-replay"], {
+    epochs: 20,
+    imageSize: 32,
+  });
+  assert.equal(replay.stages.length, 10);
+  assert.deepEqual([
+    replay.stages[0].imageSize,
+    replay.stages[0].replay,
+    replay.stages[0].mixupScale,
+  ], [14, 2, undefined]);
+  assert.equal(lrProgress(replay, replay.totalEpochs), 1);
 });
 
 Deno.test("deno task curriculum show efficienttrain --epochs 300 --image-size 224 --json", async () => {
@@ -234,4 +237,40 @@ Deno.test("curriculum CLI: table, ET++ split for Swin, bad input exits 2 naming 
   assert.equal(await runCurriculumCli(["show", `${dir}/c.json`], { stderr: (t) => (err += t) }), 2);
   assert.match(err, /segments\[0\]\.size.*got 0/);
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("curriculum CLI with a registered --model uses its legal sizes and FLOPs", async () => {
+  const { modelInfo } = await import("@efficienttrain/models");
+  const name = "swin_tiny_patch4_window7_224";
+  let text = "";
+  const code = await runCurriculumCli(
+    ["show", "efficienttrain", "--epochs", "300", "--model", name, "--json"],
+    { stdout: (t) => (text += t) },
+  );
+  assert.equal(code, 0);
+  const shown = JSON.parse(text);
+  const f = (b: number) => modelInfo(name, { imgSize: b }).flops;
+  const hand = (180 * f(160) + 60 * f(192) + 60 * f(224)) / (300 * f(224));
+  assert.ok(Math.abs(shown.relativeCompute - hand) < 1e-12);
+  assert.equal(shown.computeBySizeModelFlops.length, 3);
+  // At 32 px Swin accepts only multiples of 32, so every stage is the full size.
+  text = "";
+  await runCurriculumCli([
+    "show",
+    "efficienttrain",
+    "--image-size",
+    "32",
+    "--model",
+    name,
+    "--json",
+  ], {
+    stdout: (t) => (text += t),
+  });
+  assert.deepEqual(JSON.parse(text).stages.map((s: { imageSize: number }) => s.imageSize), [
+    32,
+    32,
+    32,
+    32,
+    32,
+  ]);
 });
