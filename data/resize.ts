@@ -114,27 +114,52 @@ export function resizeImage(
   const cy = coeffs(box.top, box.top + box.height, oh, interp);
   // horizontal pass over only the rows the vertical pass reads
   const rowLo = box.top, rows = box.height;
-  const tmp = new Float32Array(rows * ow * c);
+  const stride = ow * c;
+  const tmp = new Float32Array(rows * stride);
+  const { start: xs, count: xn, weights: xw, ksize: xk } = cx;
   for (let y = 0; y < rows; y++) {
     const srow = (rowLo + y) * sw * c;
-    const trow = y * ow * c;
-    for (let x = 0; x < ow; x++) {
-      const s0 = cx.start[x], n = cx.count[x], wo = x * cx.ksize;
-      for (let k = 0; k < c; k++) {
-        let acc = 0;
-        for (let t = 0; t < n; t++) acc += cx.weights[wo + t] * src[srow + (s0 + t) * c + k];
-        tmp[trow + x * c + k] = acc;
+    const trow = y * stride;
+    if (c === 3) {
+      for (let x = 0; x < ow; x++) {
+        let a0 = 0, a1 = 0, a2 = 0;
+        const n = xn[x], wo = x * xk;
+        let p = srow + xs[x] * 3;
+        for (let t = 0; t < n; t++, p += 3) {
+          const wt = xw[wo + t];
+          a0 += wt * src[p];
+          a1 += wt * src[p + 1];
+          a2 += wt * src[p + 2];
+        }
+        const o = trow + x * 3;
+        tmp[o] = a0;
+        tmp[o + 1] = a1;
+        tmp[o + 2] = a2;
+      }
+    } else {
+      for (let x = 0; x < ow; x++) {
+        const s0 = xs[x], n = xn[x], wo = x * xk;
+        for (let k = 0; k < c; k++) {
+          let acc = 0;
+          for (let t = 0; t < n; t++) acc += xw[wo + t] * src[srow + (s0 + t) * c + k];
+          tmp[trow + x * c + k] = acc;
+        }
       }
     }
   }
-  const stride = ow * c;
+  // vertical pass row by row: contiguous reads of whole tmp rows
+  const acc = new Float32Array(stride);
   for (let y = 0; y < oh; y++) {
     const s0 = cy.start[y] - rowLo, n = cy.count[y], wo = y * cy.ksize;
+    acc.fill(0);
+    for (let t = 0; t < n; t++) {
+      const wt = cy.weights[wo + t];
+      const r = (s0 + t) * stride;
+      for (let i = 0; i < stride; i++) acc[i] += wt * tmp[r + i];
+    }
     const orow = y * stride;
     for (let i = 0; i < stride; i++) {
-      let acc = 0;
-      for (let t = 0; t < n; t++) acc += cy.weights[wo + t] * tmp[(s0 + t) * stride + i];
-      const v = Math.round(acc);
+      const v = Math.round(acc[i]);
       out[orow + i] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
   }
