@@ -13,6 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { FileError, InvalidArgumentError, showValue } from "@efficienttrain/core";
+import { acceptsSize, listModels, modelInfo } from "@efficienttrain/models";
 import {
   fakeRunner,
   greedySearch,
@@ -162,6 +163,19 @@ export async function runSearchCli(
       tolerance: number("tolerance", values.tolerance, { min: 0 })!,
       out: required("out"),
     };
+    if ((listModels() as string[]).includes(flags.model)) {
+      // Candidates the model cannot take would be silently rounded by the trainer.
+      const rule = modelInfo(flags.model).inputRule;
+      for (const c of flags.candidates) {
+        if (!acceptsSize(rule, c)) {
+          throw bad(
+            "candidates",
+            c,
+            `${flags.model} accepts multiples of ${rule.step} that are ≥ ${rule.min}`,
+          );
+        }
+      }
+    }
     let runner: TrialRunner;
     if (values.runner !== undefined) {
       if (!values.runner.startsWith("fake:")) {
