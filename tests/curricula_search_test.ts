@@ -161,7 +161,7 @@ Deno.test("deno task search with a fake runner writes curriculum, report and plo
   const dir = await Deno.makeTempDir();
   const args = [
     "--model",
-    "resnet18",
+    "resnet18_cifar",
     "--data",
     "cifar10",
     "--epochs",
