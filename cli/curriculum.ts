@@ -15,13 +15,11 @@
 import { parseArgs } from "node:util";
 import {
   computeBySize,
-  type Curriculum,
   CurriculumDecodeError,
   curriculumJsonSchema,
   curriculumTable,
   FileError,
   InvalidArgumentError,
-  parseCurriculumJson,
   resolveCurriculum,
   showValue,
   writeTextFileAtomic,
@@ -31,8 +29,8 @@ import {
   EXPORT_FORMATS,
   type ExportFormat,
   exportLauncher,
-  getPreset,
   launcherScript,
+  loadCurriculum,
   presetNames,
   presets,
 } from "@efficienttrain/curricula";
@@ -44,28 +42,6 @@ const USAGE = `usage:
   deno task curriculum export <name|file.json> --format efficienttrain-pytorch|timm --epochs E
       [--image-size H] [--model M] [--warmup-epochs W] [--out FILE] [--json]
   deno task curriculum schema`;
-
-/**
- * A preset by name, or a curriculum JSON file by path.
- *
- * @example
- * ```ts ignore
- * const c = await loadCurriculum("efficienttrain");
- * ```
- */
-export async function loadCurriculum(ref: string): Promise<Curriculum> {
-  if (Object.hasOwn(presets, ref)) return getPreset(ref);
-  let text: string;
-  try {
-    text = await Deno.readTextFile(ref);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound && !ref.endsWith(".json")) {
-      return getPreset(ref); // names the known presets
-    }
-    throw new FileError({ path: ref, reason: (e as Error).message });
-  }
-  return parseCurriculumJson(text, { source: ref });
-}
 
 function num(
   flag: string,

@@ -11,3 +11,5 @@ export * from "./export.ts";
 export * from "./search.ts";
 export * from "./search_report.ts";
 export * from "./fake_runner.ts";
+export * from "./load.ts";
+export * from "./services.ts";
