@@ -177,7 +177,15 @@ export interface AugmentConfig {
   readonly randAugment?: RandAugmentConfig;
 }
 
-/** Output side length of `config` for an input of `shape`. */
+/**
+ * Output side length of `config` for an input of `shape`.
+ *
+ * @example
+ * ```ts
+ * import { augmentOutputSize } from "@efficienttrain/data";
+ * console.assert(augmentOutputSize({ crop: { kind: "rrc", size: 224 } }, { height: 256, width: 256, channels: 3 }) === 224);
+ * ```
+ */
 export function augmentOutputSize(config: AugmentConfig, shape: HWC): number {
   const crop = config.crop ?? { kind: "none" };
   if (crop.kind === "rrc") return crop.size;

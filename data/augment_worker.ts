@@ -4,7 +4,6 @@
  *
  * @module
  */
-/// <reference lib="deno.worker" />
 import type { AugmentConfig } from "./augment.ts";
 import { augmentBatch, batchRng, withMagnitude } from "./batch.ts";
 import type { HWC } from "./resize.ts";
@@ -26,9 +25,15 @@ export type WorkerReply =
   | { id: number; images: Uint8Array }
   | { id: number; error: string };
 
+/** The worker global, typed without the `deno.worker` lib (JSR bans lib directives). */
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
+  postMessage(message: WorkerReply, transfer?: Transferable[]): void;
+};
+
 let state: { images: Uint8Array; shape: HWC; config: AugmentConfig; seed: number } | undefined;
 
-self.onmessage = (e: MessageEvent<WorkerRequest>) => {
+scope.onmessage = (e: MessageEvent<WorkerRequest>) => {
   const msg = e.data;
   if (msg.type === "init") {
     state = { images: msg.images, shape: msg.shape, config: msg.config, seed: msg.seed };
@@ -39,9 +44,9 @@ self.onmessage = (e: MessageEvent<WorkerRequest>) => {
     const config = withMagnitude(state.config, msg.magnitude);
     const rng = batchRng(state.seed, msg.epoch, msg.batch);
     const images = augmentBatch(state.images, state.shape, msg.indices, config, rng);
-    self.postMessage({ id: msg.id, images } satisfies WorkerReply, [images.buffer as ArrayBuffer]);
+    scope.postMessage({ id: msg.id, images } satisfies WorkerReply, [images.buffer as ArrayBuffer]);
   } catch (err) {
-    self.postMessage({
+    scope.postMessage({
       id: msg.id,
       error: err instanceof Error ? err.stack ?? err.message : String(err),
     });

@@ -85,7 +85,15 @@ export function augmentBatch(
   return out;
 }
 
-/** Config with the RandAugment magnitude replaced (`undefined` leaves it). */
+/**
+ * Config with the RandAugment magnitude replaced (`undefined` leaves it).
+ *
+ * @example
+ * ```ts
+ * import { withMagnitude } from "@efficienttrain/data";
+ * console.assert(withMagnitude({ randAugment: { magnitude: 1 } }, 5).randAugment?.magnitude === 5);
+ * ```
+ */
 export function withMagnitude(config: AugmentConfig, magnitude: number | undefined): AugmentConfig {
   if (magnitude === undefined || !config.randAugment) return config;
   return { ...config, randAugment: { ...config.randAugment, magnitude } };

@@ -10,7 +10,15 @@ import { DatasetError } from "./errors.ts";
 import type { DatasetInfo, ImageSet } from "./types.ts";
 import { imageSet } from "./types.ts";
 
-/** Bump when the split file layout or the decoding changes; older caches are rebuilt. */
+/**
+ * Bump when the split file layout or the decoding changes; older caches are rebuilt.
+ *
+ * @example
+ * ```ts
+ * import { CACHE_VERSION } from "@efficienttrain/data";
+ * console.assert(CACHE_VERSION >= 1);
+ * ```
+ */
 export const CACHE_VERSION = 1;
 
 const MAGIC = "ETDCACHE";

@@ -15,7 +15,15 @@ export type CifarVariant = "cifar10" | "cifar100";
 const PIXELS = 32 * 32;
 const IMAGE_BYTES = PIXELS * 3;
 
-/** Class names of CIFAR-10 in label order. */
+/**
+ * Class names of CIFAR-10 in label order.
+ *
+ * @example
+ * ```ts
+ * import { CIFAR10_CLASSES } from "@efficienttrain/data";
+ * console.assert(CIFAR10_CLASSES[3] === "cat");
+ * ```
+ */
 export const CIFAR10_CLASSES: readonly string[] = [
   "airplane",
   "automobile",
@@ -29,7 +37,15 @@ export const CIFAR10_CLASSES: readonly string[] = [
   "truck",
 ];
 
-/** Fine class names of CIFAR-100 in label order. */
+/**
+ * Fine class names of CIFAR-100 in label order.
+ *
+ * @example
+ * ```ts
+ * import { CIFAR100_CLASSES } from "@efficienttrain/data";
+ * console.assert(CIFAR100_CLASSES.length === 100);
+ * ```
+ */
 export const CIFAR100_CLASSES: readonly string[] = (
   "apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus " +
   "butterfly camel can castle caterpillar cattle chair chimpanzee clock cloud cockroach couch " +
@@ -100,7 +116,15 @@ export function parseCifarBatches(
   return imageSet(images, labels, { height: 32, width: 32, channels: 3 });
 }
 
-/** File names of each split in the official binary releases. */
+/**
+ * File names of each split in the official binary releases.
+ *
+ * @example
+ * ```ts
+ * import { cifarBatchNames } from "@efficienttrain/data";
+ * console.assert(cifarBatchNames("cifar10").train.length === 5);
+ * ```
+ */
 export function cifarBatchNames(variant: CifarVariant): { train: string[]; test: string[] } {
   return variant === "cifar10"
     ? { train: [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`), test: ["test_batch.bin"] }

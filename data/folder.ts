@@ -51,7 +51,15 @@ interface SourceEntry {
 const TRAIN_NAMES = new Set(["train"]);
 const TEST_NAMES = new Set(["test", "val", "valid", "validation"]);
 
-/** True for names of `.tar`, `.tar.gz` and `.tgz` archives. */
+/**
+ * True for names of `.tar`, `.tar.gz` and `.tgz` archives.
+ *
+ * @example
+ * ```ts
+ * import { isTarPath } from "@efficienttrain/data";
+ * console.assert(isTarPath("a.tar.gz") && !isTarPath("a/"));
+ * ```
+ */
 export function isTarPath(path: string): boolean {
   return /\.(tar|tar\.gz|tgz)$/i.test(path);
 }

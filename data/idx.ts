@@ -138,10 +138,26 @@ export function idxImageSet(
   return imageSet(images.data, lab, { height: h, width: w, channels: 1 });
 }
 
-/** Class names of MNIST. */
+/**
+ * Class names of MNIST.
+ *
+ * @example
+ * ```ts
+ * import { MNIST_CLASSES } from "@efficienttrain/data";
+ * console.assert(MNIST_CLASSES[7] === "7");
+ * ```
+ */
 export const MNIST_CLASSES: readonly string[] = Array.from({ length: 10 }, (_, i) => String(i));
 
-/** Class names of Fashion-MNIST, in label order. */
+/**
+ * Class names of Fashion-MNIST, in label order.
+ *
+ * @example
+ * ```ts
+ * import { FASHION_MNIST_CLASSES } from "@efficienttrain/data";
+ * console.assert(FASHION_MNIST_CLASSES[9] === "Ankle boot");
+ * ```
+ */
 export const FASHION_MNIST_CLASSES: readonly string[] = [
   "T-shirt/top",
   "Trouser",

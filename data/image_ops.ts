@@ -119,7 +119,16 @@ export function rotate(
   return affine(src, shape, [a, b, c, d, e, f], options);
 }
 
-/** Apply a 256-entry lookup table to every channel. */
+/**
+ * Apply a 256-entry lookup table to every channel.
+ *
+ * @example
+ * ```ts
+ * import { applyLut } from "@efficienttrain/data";
+ * const lut = new Uint8Array(256).map((_, i) => 255 - i);
+ * console.assert(applyLut(new Uint8Array([0]), lut)[0] === 255);
+ * ```
+ */
 export function applyLut(src: Uint8Array, lut: Uint8Array): Uint8Array {
   const out = new Uint8Array(src.length);
   for (let i = 0; i < src.length; i++) out[i] = lut[src[i]];
@@ -199,14 +208,30 @@ export function equalize(src: Uint8Array, shape: HWC): Uint8Array {
   return perChannelLut(src, shape.channels, luts);
 }
 
-/** `ImageOps.invert`: 255 − v. */
+/**
+ * `ImageOps.invert`: 255 − v.
+ *
+ * @example
+ * ```ts
+ * import { invert } from "@efficienttrain/data";
+ * console.assert(invert(new Uint8Array([10]))[0] === 245);
+ * ```
+ */
 export function invert(src: Uint8Array): Uint8Array {
   const out = new Uint8Array(src.length);
   for (let i = 0; i < src.length; i++) out[i] = 255 - src[i];
   return out;
 }
 
-/** `ImageOps.posterize`: keep the top `bits` bits (8 or more: unchanged, 0: black). */
+/**
+ * `ImageOps.posterize`: keep the top `bits` bits (8 or more: unchanged, 0: black).
+ *
+ * @example
+ * ```ts
+ * import { posterize } from "@efficienttrain/data";
+ * console.assert(posterize(new Uint8Array([0xff]), 4)[0] === 0xf0);
+ * ```
+ */
 export function posterize(src: Uint8Array, bits: number): Uint8Array {
   if (bits >= 8) return src.slice();
   const mask = ~((1 << (8 - Math.max(0, bits))) - 1) & 0xff;
@@ -215,21 +240,45 @@ export function posterize(src: Uint8Array, bits: number): Uint8Array {
   return applyLut(src, lut);
 }
 
-/** `ImageOps.solarize`: invert values ≥ `threshold`. */
+/**
+ * `ImageOps.solarize`: invert values ≥ `threshold`.
+ *
+ * @example
+ * ```ts
+ * import { solarize } from "@efficienttrain/data";
+ * console.assert(solarize(new Uint8Array([100, 200]), 128).join() === "100,55");
+ * ```
+ */
 export function solarize(src: Uint8Array, threshold: number): Uint8Array {
   const lut = new Uint8Array(256);
   for (let i = 0; i < 256; i++) lut[i] = i < threshold ? i : 255 - i;
   return applyLut(src, lut);
 }
 
-/** timm `solarize_add`: add `add` (clipped at 255) to values below `threshold`. */
+/**
+ * timm `solarize_add`: add `add` (clipped at 255) to values below `threshold`.
+ *
+ * @example
+ * ```ts
+ * import { solarizeAdd } from "@efficienttrain/data";
+ * console.assert(solarizeAdd(new Uint8Array([100, 200]), 50).join() === "150,200");
+ * ```
+ */
 export function solarizeAdd(src: Uint8Array, add: number, threshold = 128): Uint8Array {
   const lut = new Uint8Array(256);
   for (let i = 0; i < 256; i++) lut[i] = i < threshold ? Math.min(255, i + add) : i;
   return applyLut(src, lut);
 }
 
-/** PIL `Image.blend(degenerate, image, factor)` with its truncation and clipping. */
+/**
+ * PIL `Image.blend(degenerate, image, factor)` with its truncation and clipping.
+ *
+ * @example
+ * ```ts
+ * import { blend } from "@efficienttrain/data";
+ * console.assert(blend(new Uint8Array([0]), new Uint8Array([100]), 0.5)[0] === 50);
+ * ```
+ */
 export function blend(degenerate: Uint8Array, image: Uint8Array, factor: number): Uint8Array {
   const out = new Uint8Array(image.length);
   for (let i = 0; i < image.length; i++) {
@@ -243,7 +292,16 @@ function luma(r: number, g: number, b: number): number {
   return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >>> 16;
 }
 
-/** `ImageEnhance.Color`: blend with the greyscale image (identity for 1 channel). */
+/**
+ * `ImageEnhance.Color`: blend with the greyscale image (identity for 1 channel).
+ *
+ * @example
+ * ```ts
+ * import { color } from "@efficienttrain/data";
+ * const out = color(new Uint8Array([255, 0, 0]), { height: 1, width: 1, channels: 3 }, 0);
+ * console.assert(out[0] === out[1] && out[1] === out[2]);
+ * ```
+ */
 export function color(src: Uint8Array, shape: HWC, factor: number): Uint8Array {
   if (shape.channels < 3) return src.slice();
   const c = shape.channels;
@@ -256,7 +314,16 @@ export function color(src: Uint8Array, shape: HWC, factor: number): Uint8Array {
   return blend(grey, src, factor);
 }
 
-/** `ImageEnhance.Contrast`: blend with a flat image at the rounded mean luma. */
+/**
+ * `ImageEnhance.Contrast`: blend with a flat image at the rounded mean luma.
+ *
+ * @example
+ * ```ts
+ * import { contrast } from "@efficienttrain/data";
+ * const out = contrast(new Uint8Array([0, 255]), { height: 1, width: 2, channels: 1 }, 0);
+ * console.assert(out[0] === out[1]);
+ * ```
+ */
 export function contrast(src: Uint8Array, shape: HWC, factor: number): Uint8Array {
   const c = shape.channels;
   let sum = 0;
@@ -268,12 +335,29 @@ export function contrast(src: Uint8Array, shape: HWC, factor: number): Uint8Arra
   return blend(new Uint8Array(src.length).fill(mean), src, factor);
 }
 
-/** `ImageEnhance.Brightness`: blend with black. */
+/**
+ * `ImageEnhance.Brightness`: blend with black.
+ *
+ * @example
+ * ```ts
+ * import { brightness } from "@efficienttrain/data";
+ * console.assert(brightness(new Uint8Array([200]), 0.5)[0] === 100);
+ * ```
+ */
 export function brightness(src: Uint8Array, factor: number): Uint8Array {
   return blend(new Uint8Array(src.length), src, factor);
 }
 
-/** `ImageEnhance.Sharpness`: blend with PIL's SMOOTH-filtered image (borders unfiltered). */
+/**
+ * `ImageEnhance.Sharpness`: blend with PIL's SMOOTH-filtered image (borders unfiltered).
+ *
+ * @example
+ * ```ts
+ * import { sharpness } from "@efficienttrain/data";
+ * const img = new Uint8Array(9).fill(50);
+ * console.assert(sharpness(img, { height: 3, width: 3, channels: 1 }, 2).every((v) => v === 50));
+ * ```
+ */
 export function sharpness(src: Uint8Array, shape: HWC, factor: number): Uint8Array {
   const { height: h, width: w, channels: c } = shape;
   const smooth = src.slice();

@@ -25,7 +25,15 @@ export async function readBytes(path: string): Promise<Uint8Array> {
   }
 }
 
-/** True when `bytes` starts with the gzip magic 1f 8b. */
+/**
+ * True when `bytes` starts with the gzip magic 1f 8b.
+ *
+ * @example
+ * ```ts
+ * import { isGzip } from "@efficienttrain/data";
+ * console.assert(isGzip(new Uint8Array([0x1f, 0x8b, 8])) && !isGzip(new Uint8Array([0])));
+ * ```
+ */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
@@ -53,7 +61,15 @@ export async function maybeGunzip(bytes: Uint8Array, path: string): Promise<Uint
   }
 }
 
-/** `stat` that answers `undefined` for a missing path instead of throwing. */
+/**
+ * `stat` that answers `undefined` for a missing path instead of throwing.
+ *
+ * @example
+ * ```ts
+ * import { statOrUndefined } from "@efficienttrain/data";
+ * console.assert((await statOrUndefined("/no/such/path")) === undefined);
+ * ```
+ */
 export async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
   try {
     return await Deno.stat(path);

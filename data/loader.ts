@@ -329,3 +329,43 @@ export class Loader {
     return this.close();
   }
 }
+
+/** Unaugmented, in-order batches of a split (the trainer's `EvalSet`). */
+export interface EvalBatches {
+  readonly count: number;
+  /** Batch `index` of at most `batchSize` images, as views into the split (no copy). */
+  batch(index: number, batchSize: number): LoaderBatch;
+}
+
+/**
+ * Random-access evaluation batches over a split, without copies or workers.
+ *
+ * @example
+ * ```ts
+ * import { evalBatches, imageSet } from "@efficienttrain/data";
+ * const set = imageSet(new Uint8Array(5 * 2 * 2), new Int32Array([0, 1, 2, 3, 4]), { height: 2, width: 2, channels: 1 });
+ * const ev = evalBatches(set);
+ * console.assert(ev.batch(1, 3).n === 2 && ev.batch(1, 3).labels[0] === 3);
+ * ```
+ */
+export function evalBatches(set: ImageSet): EvalBatches {
+  const per = set.height * set.width * set.channels;
+  return {
+    count: set.count,
+    batch(index: number, batchSize: number): LoaderBatch {
+      const lo = Math.min(set.count, index * batchSize);
+      const hi = Math.min(set.count, lo + batchSize);
+      return {
+        images: set.images.subarray(lo * per, hi * per),
+        labels: set.labels.subarray(lo, hi),
+        n: hi - lo,
+        height: set.height,
+        width: set.width,
+        channels: set.channels,
+        indices: Int32Array.from({ length: hi - lo }, (_, i) => lo + i),
+        epoch: 0,
+        index,
+      };
+    },
+  };
+}

@@ -25,7 +25,15 @@ import {
   type WarpInterpolation,
 } from "./image_ops.ts";
 
-/** timm's `_RAND_INCREASING_TRANSFORMS`, in timm's order. */
+/**
+ * timm's `_RAND_INCREASING_TRANSFORMS`, in timm's order.
+ *
+ * @example
+ * ```ts
+ * import { RAND_INCREASING_OPS } from "@efficienttrain/data";
+ * console.assert(RAND_INCREASING_OPS.length === 15);
+ * ```
+ */
 export const RAND_INCREASING_OPS = [
   "AutoContrast",
   "Equalize",
