@@ -15,7 +15,18 @@ interface Bn {
   beta: tf.Variable;
 }
 
+/** How the bench nets normalise: as `@efficienttrain/models` does, or one fused op. */
+export type NormImpl = (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => tf.Tensor4D;
+
+let fusedNorm: NormImpl | undefined;
+
+/** Use `impl` (e.g. the native backend's fused batch norm) instead of the moments formula. */
+export function useFusedNorm(impl: NormImpl | undefined): void {
+  fusedNorm = impl;
+}
+
 function bn(x: tf.Tensor4D, p: Bn): tf.Tensor4D {
+  if (fusedNorm) return fusedNorm(x, p.gamma as tf.Tensor1D, p.beta as tf.Tensor1D);
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
   const scale = tf.mul(p.gamma, tf.rsqrt(tf.add(variance, 1e-5)));
   return tf.add(tf.mul(tf.sub(x, mean), scale), p.beta);
@@ -35,8 +46,8 @@ export function cifarResNet(depth: number, seed = 0): BenchNet {
   if (!Number.isInteger(n) || n < 1) throw new Error(`depth ${depth} is not 6n+2`);
   const vars: tf.Variable[] = [];
   let s = seed;
-  const conv = (k: number, cin: number, cout: number): tf.Variable => {
-    const v = tf.variable(
+  const conv = (k: number, cin: number, cout: number): tf.Variable<tf.Rank.R4> => {
+    const v = tf.variable<tf.Rank.R4>(
       tf.randomNormal([k, k, cin, cout], 0, Math.sqrt(2 / (k * k * cin)), "float32", s++),
     );
     vars.push(v);
@@ -48,12 +59,12 @@ export function cifarResNet(depth: number, seed = 0): BenchNet {
     return p;
   };
   interface Block {
-    c1: tf.Variable;
+    c1: tf.Variable<tf.Rank.R4>;
     b1: Bn;
-    c2: tf.Variable;
+    c2: tf.Variable<tf.Rank.R4>;
     b2: Bn;
     stride: number;
-    down?: { c: tf.Variable; b: Bn };
+    down?: { c: tf.Variable<tf.Rank.R4>; b: Bn };
   }
   const stem = conv(3, 3, 16);
   const stemBn = norm(16);

@@ -13,6 +13,7 @@ import { dnnlContext } from "./dnnl.ts";
 import { convKernels } from "./kernels_conv.ts";
 import { matMulKernels } from "./kernels_matmul.ts";
 import { elementwiseKernels } from "./kernels_elementwise.ts";
+import { batchNormKernels, registerBatchNormGradient } from "./batch_norm.ts";
 
 /** The name the backend is registered under in tfjs. */
 export const NATIVE_BACKEND_NAME = "native";
@@ -33,7 +34,9 @@ export function registerNative(priority = 0): void {
     ...convKernels(ctx, name),
     ...matMulKernels(libs.blas, name),
     ...elementwiseKernels(ctx, libs.blas, name),
+    ...batchNormKernels(ctx, name),
   ];
+  registerBatchNormGradient();
   const overridden = new Set(overrides.map((k) => k.kernelName));
   tf.registerBackend(name, () => new NativeBackendCPU(), priority);
   for (const k of tf.getKernelsForBackend("cpu")) {

@@ -12,6 +12,7 @@ import { NATIVE_BACKEND_NAME, registerNative } from "./backend.ts";
 import { loadNativeLibs } from "./ffi.ts";
 
 export { NATIVE_BACKEND_NAME };
+export { batchNormTraining, type BatchNormTrainingResult } from "./batch_norm.ts";
 
 /** Whether the native backend can run here, and if not, why and how to fix it. */
 export interface NativeProbe {

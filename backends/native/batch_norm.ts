@@ -1,0 +1,244 @@
+/**
+ * Training-mode batch normalisation as two fused kernels (oneDNN's batch_normalization forward
+ * and backward, NHWC), and the op {@link batchNormTraining} that uses them on the native
+ * backend and the `tf.moments` formula everywhere else.
+ *
+ * Why: written with `tf.moments`, one BN layer is ~7 element-wise kernels forward and ~20
+ * backward, each a full pass over the activation; on the native backend those passes, not the
+ * convolutions, dominate a ResNet step. The fused kernels make 2 passes forward and 2 backward,
+ * as PyTorch's own CPU batch norm does.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
+import { D, type DnnlContext, mdTag, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
+import { f32, type KernelArgs, output } from "./kernel_util.ts";
+import { take } from "./pool.ts";
+
+/** Kernel names (registered for the native backend only). */
+export const BATCH_NORM_TRAIN = "EtNativeBatchNormTrain";
+/** Kernel name of the backward pass. */
+export const BATCH_NORM_TRAIN_GRAD = "EtNativeBatchNormTrainGrad";
+
+const FLAGS = D.useScale | D.useShift;
+
+interface Prims {
+  readonly forward: Primitive;
+  readonly backward: Primitive;
+}
+
+const prims = new Map<string, Prims>();
+
+function primitivesFor(ctx: DnnlContext, shape: readonly number[], eps: number): Prims {
+  const [n, h, w, c] = shape;
+  const k = `${shape}|${eps}`;
+  let p = prims.get(k);
+  if (p === undefined) {
+    const data = mdTag(ctx, [n, c, h, w], D.nhwc);
+    const vec = mdTag(ctx, [c], D.a);
+    const fdesc = opDesc();
+    let status = ctx.lib.dnnl_batch_normalization_forward_desc_init(
+      fdesc,
+      D.forwardTraining,
+      data.bytes as Uint8Array<ArrayBuffer>,
+      eps,
+      FLAGS,
+    );
+    if (status !== 0) throw new Error(`oneDNN batch_normalization_forward_desc_init (${status})`);
+    const fpd = primitiveDesc(ctx, fdesc, null);
+    if (fpd === null) throw new Error("oneDNN has no batch-norm forward implementation");
+    const bdesc = opDesc();
+    status = ctx.lib.dnnl_batch_normalization_backward_desc_init(
+      bdesc,
+      D.backward,
+      data.bytes as Uint8Array<ArrayBuffer>,
+      data.bytes as Uint8Array<ArrayBuffer>,
+      eps,
+      FLAGS,
+    );
+    if (status !== 0) throw new Error(`oneDNN batch_normalization_backward_desc_init (${status})`);
+    const bpd = primitiveDesc(ctx, bdesc, fpd);
+    if (bpd === null) throw new Error("oneDNN has no batch-norm backward implementation");
+    p = {
+      forward: new Primitive(ctx, fpd, [
+        [D.argSrc, data],
+        [D.argScale, vec],
+        [D.argShift, vec],
+        [D.argDst, data],
+        [D.argMean, vec],
+        [D.argVariance, vec],
+      ]),
+      backward: new Primitive(ctx, bpd, [
+        [D.argSrc, data],
+        [D.argMean, vec],
+        [D.argVariance, vec],
+        [D.argDiffDst, data],
+        [D.argScale, vec],
+        // Unused by the math, but oneDNN 2.6 counts it among the backward pass's inputs and
+        // rejects the call without it.
+        [D.argShift, vec],
+        [D.argDiffSrc, data],
+        [D.argDiffScale, vec],
+        [D.argDiffShift, vec],
+      ]),
+    };
+    prims.set(k, p);
+  }
+  return p;
+}
+
+/**
+ * The two kernels, for registration on the native backend.
+ *
+ * @example
+ * ```ts ignore
+ * for (const k of batchNormKernels(ctx, "native")) tf.registerKernel(k);
+ * ```
+ */
+export function batchNormKernels(ctx: DnnlContext, backendName: string): KernelConfig[] {
+  const forward = (args: KernelArgs): TensorInfo[] => {
+    const { x, scale, offset } = args.inputs as Record<string, TensorInfo>;
+    const eps = (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
+    const c = x.shape[3];
+    const p = primitivesFor(ctx, x.shape, eps);
+    const y = take(args.backend, x.shape.reduce((a, b) => a * b, 1));
+    const mean = new Float32Array(c);
+    const variance = new Float32Array(c);
+    p.forward.exec([
+      f32(args.backend, x),
+      f32(args.backend, scale),
+      f32(args.backend, offset),
+      y,
+      mean,
+      variance,
+    ]);
+    return [
+      output(args.backend, x.shape, y),
+      output(args.backend, [c], mean),
+      output(args.backend, [c], variance),
+    ];
+  };
+  const backward = (args: KernelArgs): TensorInfo[] => {
+    const { dy, x, scale, offset, mean, variance } = args.inputs as Record<string, TensorInfo>;
+    const eps = (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
+    const c = x.shape[3];
+    const p = primitivesFor(ctx, x.shape, eps);
+    const dx = take(args.backend, x.shape.reduce((a, b) => a * b, 1));
+    const dScale = new Float32Array(c);
+    const dOffset = new Float32Array(c);
+    p.backward.exec([
+      f32(args.backend, x),
+      f32(args.backend, mean),
+      f32(args.backend, variance),
+      f32(args.backend, dy),
+      f32(args.backend, scale),
+      f32(args.backend, offset),
+      dx,
+      dScale,
+      dOffset,
+    ]);
+    return [
+      output(args.backend, x.shape, dx),
+      output(args.backend, [c], dScale),
+      output(args.backend, [c], dOffset),
+    ];
+  };
+  return [
+    { kernelName: BATCH_NORM_TRAIN, backendName, kernelFunc: forward as never },
+    { kernelName: BATCH_NORM_TRAIN_GRAD, backendName, kernelFunc: backward as never },
+  ];
+}
+
+let gradientRegistered = false;
+
+/** Register the gradient of {@link BATCH_NORM_TRAIN} (global in tfjs, harmless elsewhere). */
+export function registerBatchNormGradient(): void {
+  if (gradientRegistered) return;
+  gradientRegistered = true;
+  tf.registerGradient({
+    kernelName: BATCH_NORM_TRAIN,
+    inputsToSave: ["x", "scale", "offset"],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const all = (Array.isArray(dys) ? dys : [dys]) as tf.Tensor[];
+      const dy = all[0];
+      const [x, scale, offset, mean, variance] = saved;
+      // The three input gradients come out of one kernel call, made here and not in the
+      // thunks: tfjs runs each thunk in its own tidy, which would dispose the other two.
+      const [dx, dScale, dOffset] = tf.engine().runKernel(
+        BATCH_NORM_TRAIN_GRAD,
+        { dy, x, scale, offset, mean, variance } as unknown as tf.NamedTensorMap,
+        attrs as tf.NamedAttrMap,
+      ) as tf.Tensor[];
+      // When the statistics themselves reach the loss (rare: they normally only feed the
+      // running averages), add their paths: d mean/dx = 1/M, d var/dx = 2(x − mean)/M.
+      const dMean = all[1];
+      const dVar = all[2];
+      const nonzero = (t: tf.Tensor | undefined): boolean =>
+        t !== undefined && (t.dataSync() as Float32Array).some((v) => v !== 0);
+      let dxTotal = dx;
+      if (nonzero(dMean) || nonzero(dVar)) {
+        const m = x.size / (x.shape[3] as number);
+        dxTotal = tf.add(
+          dx,
+          tf.div(tf.add(dMean, tf.mul(tf.mul(dVar, 2), tf.sub(x, mean))), m),
+        );
+      }
+      return { x: () => dxTotal, scale: () => dScale, offset: () => dOffset };
+    },
+  });
+}
+
+/** Output of {@link batchNormTraining}. */
+export interface BatchNormTrainingResult {
+  /** The normalised, scaled and shifted activation. */
+  readonly y: tf.Tensor4D;
+  /** Per-channel batch mean. */
+  readonly mean: tf.Tensor1D;
+  /** Per-channel biased batch variance (divide by N·H·W), as `tf.moments` returns. */
+  readonly variance: tf.Tensor1D;
+}
+
+/**
+ * Training-mode batch norm over NHWC: `y = (x − mean)·scale/√(var + eps) + offset` with the
+ * batch statistics, differentiable in `x`, `scale` and `offset`. On the native backend it is
+ * two fused oneDNN kernels forward and backward; on any other backend it is the `tf.moments`
+ * formula (same values, same gradients).
+ *
+ * @example
+ * ```ts ignore
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { batchNormTraining } from "@efficienttrain/backend-native";
+ * const { y, mean, variance } = batchNormTraining(tf.ones([2, 4, 4, 3]), tf.ones([3]), tf.zeros([3]), 1e-5);
+ * ```
+ */
+export function batchNormTraining(
+  x: tf.Tensor4D,
+  scale: tf.Tensor1D,
+  offset: tf.Tensor1D,
+  eps: number,
+): BatchNormTrainingResult {
+  if (
+    tf.getBackend() === "native" && x.dtype === "float32" &&
+    tf.getKernel(BATCH_NORM_TRAIN, "native") !== undefined
+  ) {
+    const [y, mean, variance] = tf.engine().runKernel(
+      BATCH_NORM_TRAIN,
+      { x, scale, offset } as unknown as tf.NamedTensorMap,
+      { varianceEpsilon: eps },
+    ) as tf.Tensor[];
+    return {
+      y: y as tf.Tensor4D,
+      mean: mean as tf.Tensor1D,
+      variance: variance as tf.Tensor1D,
+    };
+  }
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  const y = tf.add(tf.mul(tf.sub(x, mean), tf.mul(scale, tf.rsqrt(tf.add(variance, eps)))), offset);
+  return {
+    y: y as tf.Tensor4D,
+    mean: mean as tf.Tensor1D,
+    variance: variance as tf.Tensor1D,
+  };
+}
