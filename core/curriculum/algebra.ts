@@ -13,7 +13,7 @@ import type {
   SizeSpec,
   StageSegment,
 } from "./types.ts";
-import { legalSize, type SizeRules, specToPixels } from "./resolve.ts";
+import { legalSize, type SizeRules, specToPixels } from "./sizes.ts";
 
 /** A stage as a constructor argument: `length` defaults to 1. */
 export type StageSpec = Omit<StageSegment, "kind" | "length"> & { readonly length?: number };

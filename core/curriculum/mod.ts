@@ -6,6 +6,7 @@
  * @module
  */
 export * from "./types.ts";
+export * from "./sizes.ts";
 export * from "./resolve.ts";
 export * from "./algebra.ts";
 export * from "./cost.ts";
