@@ -1,10 +1,11 @@
 /**
  * `Conv2DBackpropFilter` for tfjs-wasm (which has none), three ways, all on XNNPACK:
  * - 1×1 stride 1: dW[Ci, Co] = xᵀ · dy, one GEMM.
- * - stride 1: dW is itself a convolution — of x laid out as [Ci, H, W, N] (Ci images of N
- *   channels) with dy laid out as the filter [Ho, Wo, N, Co] — so it runs on tfjs-wasm's
- *   Conv2D with no patch matrix at all.
- * - otherwise: dW = im2col(x)ᵀ · dy, the patch matrix built in chunks of images.
+ * - overlapping windows: dW is itself a convolution — of x laid out as [Ci, H, W, N] (Ci
+ *   images of N channels) with dy laid out as the filter [Ho, Wo, N, Co], dilated by the
+ *   stride — so it runs on tfjs-wasm's Conv2D with no patch matrix at all.
+ * - non-overlapping windows (stride ≥ filter, e.g. a 4×4/4 patchify stem): dW = im2col(x)ᵀ · dy,
+ *   the patch matrix (a permutation of x) built in chunks of images.
  *
  * @module
  */
@@ -48,8 +49,11 @@ export function conv2dBackpropFilterWasm(args: WasmKernelArgs): TensorInfo {
     dataFormat: attrs.dataFormat,
   });
   if (isPointwise(g)) return pointwise(backend, x, dy, g);
-  if (g.strideHeight === 1 && g.strideWidth === 1) return asConvolution(backend, x, dy, g);
-  return viaPatches(backend, x, dy, g);
+  // Non-overlapping windows (patchify stems): the patch matrix is a mere permutation of x.
+  if (g.strideHeight >= g.filterHeight && g.strideWidth >= g.filterWidth) {
+    return viaPatches(backend, x, dy, g);
+  }
+  return asConvolution(backend, x, dy, g);
 }
 
 function pointwise(b: BackendWasm, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
@@ -70,17 +74,17 @@ function asConvolution(
 ): TensorInfo {
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outChannels: Co } = g;
   const { outHeight: Ho, outWidth: Wo, filterHeight: kh, filterWidth: kw } = g;
-  const { padTop: pt, padLeft: pl } = g;
+  const { padTop: pt, padLeft: pl, strideHeight: sh, strideWidth: sw } = g;
   // Rows/columns of x past the last tap are never read; crop them so no padding is negative.
-  const Hc = Math.min(H, Ho - 1 + kh - pt), Wc = Math.min(W, Wo - 1 + kw - pl);
-  const pb = Ho - 1 + kh - Hc - pt, pr = Wo - 1 + kw - Wc - pl;
+  const Hc = Math.min(H, (Ho - 1) * sh + kh - pt), Wc = Math.min(W, (Wo - 1) * sw + kw - pl);
+  const pb = (Ho - 1) * sh + kh - Hc - pt, pr = (Wo - 1) * sw + kw - Wc - pl;
   const xT = alloc(b, [C, Hc, Wc, N]);
   nhwcToCHWN(f32(b, x), f32(b, xT), [N, H, W, C], [Hc, Wc]);
   const dyT = alloc(b, [Ho, Wo, N, Co]);
   swapLeadingAxes(f32(b, dy), f32(b, dyT), [N, Ho * Wo, Co]);
   const out = runWasm("Conv2D", b, { x: xT, filter: dyT }, {
     strides: [1, 1],
-    dilations: [1, 1],
+    dilations: [sh, sw],
     pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]],
     dataFormat: "NHWC",
   });
