@@ -171,6 +171,12 @@ export function exportLauncher(
       );
     }
     if (usesReplay) notes.push("timm has no replay buffer; replay factors are ignored");
+    if (new Set(resolved.stages.map((s) => s.imageSize)).size > 1) {
+      notes.push(
+        "ViT/DeiT change their position-embedding grid with B: pass --model-kwargs " +
+          "dynamic_img_size=True so every launch resumes the same checkpoint",
+      );
+    }
     for (const s of resolved.stages) {
       const end = Math.round(s.endEpoch);
       if (end <= Math.round(s.startEpoch)) continue;
