@@ -246,6 +246,7 @@ export interface Materialized {
  *
  * @example
  * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
  * import { Rng } from "@efficienttrain/core";
  * import { materialize, SpecList } from "@efficienttrain/models";
  * const s = new SpecList();
@@ -467,7 +468,7 @@ export function dropPathRates(rate: number, n: number): number[] {
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { roll2d } from "@efficienttrain/models";
- * const x = tf.range(0, 4).reshape([1, 2, 2, 1]) as tf.Tensor4D;
+ * const x = tf.tensor4d([0, 1, 2, 3], [1, 2, 2, 1]);
  * console.assert(roll2d(x, 1).dataSync().join() === "3,2,1,0");
  * ```
  */
