@@ -5,8 +5,10 @@ import {
   bicubicMatrix,
   bicubicMatrix2d,
   createModel,
+  relativePositionIndex,
   resamplePosEmbed,
   resampleRelPosTable,
+  shiftedWindowMask,
 } from "./mod.ts";
 
 Deno.test("bicubic matrices: identity at equal size, rows sum to 1", () => {
@@ -118,4 +120,32 @@ Deno.test("swin: window clamped to the map with shift disabled; tables follow th
   } finally {
     m.dispose();
   }
+});
+
+Deno.test("swin index and mask match timm's construction", () => {
+  // w = 3: the centre token sees every offset once, the index is symmetric about the centre
+  const idx = relativePositionIndex(3);
+  assert.deepEqual([...idx.subarray(4 * 9, 5 * 9)].sort((a, b) => a - b), [
+    6,
+    7,
+    8,
+    11,
+    12,
+    13,
+    16,
+    17,
+    18,
+  ]);
+  for (let a = 0; a < 9; a++) {
+    for (let b = 0; b < 9; b++) assert.equal(idx[a * 9 + b] + idx[b * 9 + a], 24);
+  }
+  // res 4, window 2, shift 1: window 0 is one region; window 3 holds four regions (all masked
+  // off-diagonal); windows 1 and 2 are split in two halves
+  const m = shiftedWindowMask(4, 2, 1);
+  const win = (k: number) => [...m.subarray(k * 16, (k + 1) * 16)].map((v) => (v === 0 ? 0 : 1));
+  assert.deepEqual(win(0), Array(16).fill(0));
+  assert.deepEqual(win(3), [0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0]);
+  assert.deepEqual(win(1), [0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 0]);
+  assert.deepEqual(win(2), [0, 0, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0]);
+  assert.ok(m.every((v) => v === 0 || v === -100));
 });

@@ -186,8 +186,17 @@ export function swinFlops(
   return f + 2 * cfg.dim * 2 ** (cfg.depths.length - 1) * options.numClasses;
 }
 
-/** Relative position index of a w×w window, `[w², w²]` with values in [0, (2w−1)²). */
-function relativeIndex(w: number): Int32Array {
+/**
+ * Relative position index of a w×w window, `[w², w²]` row-major with values in
+ * [0, (2w−1)²), as timm's `relative_position_index`.
+ *
+ * @example
+ * ```ts
+ * import { relativePositionIndex } from "@efficienttrain/models";
+ * console.assert(relativePositionIndex(2).join() === "4,3,1,0,5,4,2,1,7,6,4,3,8,7,5,4");
+ * ```
+ */
+export function relativePositionIndex(w: number): Int32Array {
   const n = w * w;
   const idx = new Int32Array(n * n);
   for (let a = 0; a < n; a++) {
@@ -200,8 +209,19 @@ function relativeIndex(w: number): Int32Array {
   return idx;
 }
 
-/** Shifted-window attention mask `[nW, N, N]` (0 or −100), as timm builds it. */
-function shiftMask(res: number, w: number, s: number): Float32Array {
+/**
+ * Shifted-window attention mask `[nW, N, N]` (0 or −100) for a `res`² map, window `w` and
+ * shift `s`, as timm builds it: tokens that came from different regions of the rolled map
+ * do not attend to each other.
+ *
+ * @example
+ * ```ts
+ * import { shiftedWindowMask } from "@efficienttrain/models";
+ * const m = shiftedWindowMask(4, 2, 1);
+ * console.assert(m.length === 4 * 4 * 4 && m.subarray(0, 16).every((v) => v === 0));
+ * ```
+ */
+export function shiftedWindowMask(res: number, w: number, s: number): Float32Array {
   const img = new Int32Array(res * res);
   const bounds = (i: number): number => (i < res - w ? 0 : i < res - s ? 1 : 2);
   for (let y = 0; y < res; y++) {
@@ -230,7 +250,7 @@ interface StageConsts {
 
 /** `[w², w²] → [(w²)², T]` gather matrix, composed with a table resample when w ≠ w0. */
 function gatherMatrix(w: number, w0: number): tfTypes.Tensor2D {
-  const idx = relativeIndex(w);
+  const idx = relativePositionIndex(w);
   const t0 = (2 * w0 - 1) ** 2;
   const r = w === w0 ? undefined : bicubicMatrix2d(2 * w0 - 1, 2 * w - 1, { antialias: false });
   const m = new Float32Array(idx.length * t0);
@@ -292,7 +312,7 @@ class Swin extends SpecModel {
           geo,
           gather: tf.keep(gatherMatrix(geo.window, this.#tableWindows[i])),
           mask: geo.shift > 0
-            ? tf.keep(tf.tensor4d(shiftMask(geo.res, geo.window, geo.shift), [nw, 1, n, n]))
+            ? tf.keep(tf.tensor4d(shiftedWindowMask(geo.res, geo.window, geo.shift), [nw, 1, n, n]))
             : undefined,
         };
       });
