@@ -144,3 +144,27 @@ Deno.test("illegal sizes and inputs are rejected with InvalidArgumentError", asy
     m.dispose();
   }
 });
+
+Deno.test("a training step at a size other than inputSize resamples on the fly, grads reach the stored params", async () => {
+  await useCpu();
+  for (
+    const [name, size, key] of [
+      ["test_deit", 8, "pos_embed"],
+      ["test_swin", 24, "layers.0.blocks.1.attn.relative_position_bias_table"],
+    ] as const
+  ) {
+    const m = createModel(name, { seed: 2 });
+    const x = input(2, size);
+    try {
+      const shape = m.params.get(key)!.shape;
+      const { grads } = trainStep(m, x);
+      assert.deepEqual(badGrads(m, grads), []);
+      assert.deepEqual(grads.get(key)!.shape, shape);
+      assert.ok(grads.get(key)!.dataSync().some((v) => v !== 0), `${name}: ${key} gets gradient`);
+      tf.dispose([...grads.values()]);
+    } finally {
+      x.dispose();
+      m.dispose();
+    }
+  }
+});
