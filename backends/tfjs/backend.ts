@@ -174,8 +174,34 @@ interface WebgpuProbe {
   readonly reason: string;
 }
 
+let runtimeDirSet = false;
+
+/**
+ * Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on every adapter
+ * request when the variable is missing (containers, CI). Give them a private directory for
+ * this process, removed at exit, so `--backend auto` prints nothing.
+ */
+function ensureRuntimeDir(): void {
+  if (runtimeDirSet) return;
+  runtimeDirSet = true;
+  try {
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    const dir = Deno.makeTempDirSync({ prefix: "efficienttrain-xdg-" });
+    Deno.chmodSync(dir, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(dir, { recursive: true });
+      } catch { /* already gone */ }
+    });
+  } catch {
+    // Without env/write permission the only cost is Mesa's warning.
+  }
+}
+
 async function probeWebgpu(): Promise<WebgpuProbe> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  if (gpu !== undefined) ensureRuntimeDir();
   if (gpu === undefined) {
     return { available: false, fallback: false, reason: "navigator.gpu is missing" };
   }

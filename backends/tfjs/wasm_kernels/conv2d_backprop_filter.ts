@@ -34,7 +34,7 @@ import { nhwcToCHWN, swapLeadingAxes } from "./layout.ts";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@efficienttrain/backend-tfjs";
  * await initBackend("wasm");
- * const f = (w: tf.Tensor) => tf.sum(tf.conv2d(tf.ones([1, 3, 3, 1]), w as tf.Tensor4D, 1, "same"));
+ * const f = (w: tf.Tensor) => tf.sum(tf.conv2d(tf.ones([1, 3, 3, 1]) as tf.Tensor4D, w as tf.Tensor4D, 1, "same"));
  * console.assert(tf.grad(f)(tf.ones([3, 3, 1, 1])).dataSync()[4] === 9);
  * ```
  */

@@ -34,7 +34,7 @@ import { flipFilter } from "./layout.ts";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@efficienttrain/backend-tfjs";
  * await initBackend("wasm");
- * const dx = tf.conv2dTranspose(tf.ones([1, 3, 3, 1]), tf.ones([3, 3, 1, 1]), [1, 3, 3, 1], 1, "same");
+ * const dx = tf.conv2dTranspose(tf.ones([1, 3, 3, 1]) as tf.Tensor4D, tf.ones([3, 3, 1, 1]) as tf.Tensor4D, [1, 3, 3, 1], 1, "same");
  * console.assert(dx.dataSync()[4] === 9);
  * ```
  */

@@ -22,7 +22,7 @@ import { alloc, f32, type WasmKernelArgs, zeros } from "./heap.ts";
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@efficienttrain/backend-tfjs";
  * await initBackend("wasm");
- * const f = (w: tf.Tensor) => tf.sum(tf.depthwiseConv2d(tf.ones([1, 3, 3, 2]), w as tf.Tensor4D, 1, "same"));
+ * const f = (w: tf.Tensor) => tf.sum(tf.depthwiseConv2d(tf.ones([1, 3, 3, 2]) as tf.Tensor4D, w as tf.Tensor4D, 1, "same"));
  * const dw = tf.grad(f)(tf.ones([3, 3, 2, 1]));
  * console.assert(dw.dataSync()[8] === 9); // centre tap sees all 9 pixels
  * ```
@@ -83,7 +83,7 @@ export function depthwiseConv2dBackpropFilterWasm(args: WasmKernelArgs): TensorI
  * import * as tf from "@tensorflow/tfjs-core";
  * import { initBackend } from "@efficienttrain/backend-tfjs";
  * await initBackend("wasm");
- * const f = (x: tf.Tensor) => tf.sum(tf.depthwiseConv2d(x as tf.Tensor4D, tf.ones([3, 3, 2, 1]), 1, "same"));
+ * const f = (x: tf.Tensor) => tf.sum(tf.depthwiseConv2d(x as tf.Tensor4D, tf.ones([3, 3, 2, 1]) as tf.Tensor4D, 1, "same"));
  * const dx = tf.grad(f)(tf.ones([1, 3, 3, 2]));
  * console.assert(dx.dataSync()[8] === 9); // the centre pixel feeds all 9 outputs
  * ```
