@@ -5,14 +5,27 @@
  *   deno task search --model M --data D --epochs E --stages N --candidates 16,20,24,28
  *     --tolerance T --budget-minutes MIN --out DIR [--mode iccv|etpp] [--image-size H]
  *     [--magnitudes 1,3,5,7,9] [--seed S] [--repeats R] [--max-trials K]
- *     [--runner fake:thresholds=…]
+ *     [--runner train|fake:thresholds=…] [--train-args="--batch-size 128 --backend wasm …"]
  *
- * Re-running with the same flags and `--out` continues a killed search from DIR/state.json.
+ * The default runner trains every trial with `deno task train` in a subprocess (its flags
+ * `--model --data --curriculum --epochs --seed --out --run-name --json`, plus `--train-args`),
+ * reading top-1 (a fraction: `--tolerance 0.003` is 0.3 points) and wall time from its JSON
+ * summary. Re-running with the same flags and `--out` continues a killed search from
+ * DIR/state.json.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { FileError, InvalidArgumentError, showValue } from "@efficienttrain/core";
+import {
+  type Curriculum,
+  curriculumToJson,
+  FileError,
+  InvalidArgumentError,
+  showValue,
+  taggedError,
+  type TaggedErrorClass,
+  writeTextFileAtomic,
+} from "@efficienttrain/core";
 import { acceptsSize, listModels, modelInfo } from "@efficienttrain/models";
 import {
   fakeRunner,
@@ -42,8 +55,95 @@ export interface SearchCliOptions {
   readonly runner?: TrialRunner;
   /** Build the trainer from the parsed flags (when `runner` is absent). */
   readonly makeRunner?: (flags: SearchCliFlags) => Promise<TrialRunner>;
+  /** Program and leading arguments of the default train runner (tests substitute a stub). */
+  readonly trainCommand?: ReadonlyArray<string>;
   readonly stdout?: (text: string) => void;
   readonly stderr?: (text: string) => void;
+}
+
+type TrialFailedFields = { trial: number; command: string; reason: string };
+const TrialFailedBase: TaggedErrorClass<"TrialFailedError", TrialFailedFields> = taggedError(
+  "TrialFailedError",
+);
+
+/** A training subprocess that failed or printed no summary; re-running the search retries it. */
+export class TrialFailedError extends TrialFailedBase {
+  /** Human-readable description naming the trial and the command. */
+  override get message(): string {
+    return `trial ${this.trial} failed (${this.reason}): ${this.command}`;
+  }
+}
+
+/** Options of {@link trainProcessRunner}. */
+export interface TrainProcessOptions {
+  /** Extra `deno task train` flags for every trial (batch size, backend, …). */
+  readonly trainArgs?: ReadonlyArray<string>;
+  /** The program and leading arguments; default `deno run -A cli/train.ts`. */
+  readonly command?: ReadonlyArray<string>;
+}
+
+/**
+ * A {@link TrialRunner} that trains each trial in a `deno task train` subprocess: the trial's
+ * curriculum is written to `OUT/trials/trial-N.json`, the run goes to `OUT/runs/`, and the
+ * accuracy and wall time come from the `--json` summary (`top1`, `wallSeconds`).
+ *
+ * @example
+ * ```ts ignore
+ * const runner = trainProcessRunner(flags, { trainArgs: ["--batch-size", "64"] });
+ * ```
+ */
+export function trainProcessRunner(
+  flags: SearchCliFlags,
+  options: TrainProcessOptions = {},
+): TrialRunner {
+  const command = options.command ??
+    [Deno.execPath(), "run", "-A", new URL("./train.ts", import.meta.url).pathname];
+  return async (curriculum: Curriculum, context) => {
+    await Deno.mkdir(`${flags.out}/trials`, { recursive: true });
+    const file = `${flags.out}/trials/trial-${context.trial}.json`;
+    await writeTextFileAtomic(file, curriculumToJson(curriculum));
+    const args = [
+      ...command.slice(1),
+      "--model",
+      flags.model,
+      "--data",
+      flags.data,
+      "--curriculum",
+      file,
+      "--epochs",
+      String(context.epochs),
+      "--seed",
+      String(context.seed),
+      "--out",
+      `${flags.out}/runs`,
+      "--run-name",
+      `trial-${context.trial}-seed${context.seed}`,
+      "--json",
+      ...(options.trainArgs ?? []),
+    ];
+    const shown = [command[0], ...args].join(" ");
+    const fail = (reason: string) =>
+      new TrialFailedError({ trial: context.trial, command: shown, reason });
+    const result = await new Deno.Command(command[0], { args, stdout: "piped", stderr: "inherit" })
+      .output()
+      .catch((e) => {
+        throw fail((e as Error).message);
+      });
+    if (!result.success) throw fail(`exit code ${result.code}`);
+    const text = new TextDecoder().decode(result.stdout).trim();
+    // The summary is the last JSON object on stdout (a runner may print lines before it).
+    const start = text.startsWith("{") ? 0 : text.lastIndexOf("\n{") + 1;
+    let summary: { top1?: unknown; wallSeconds?: unknown };
+    try {
+      summary = JSON.parse(text.slice(start));
+    } catch {
+      throw fail("no JSON summary on stdout");
+    }
+    if (typeof summary.top1 !== "number" || typeof summary.wallSeconds !== "number") {
+      throw fail("the summary lacks top1/wallSeconds");
+    }
+    return { accuracy: summary.top1, wallSeconds: summary.wallSeconds };
+  };
 }
 
 const DATA_SIZES: Record<string, number> = {
@@ -56,7 +156,8 @@ const DATA_SIZES: Record<string, number> = {
 
 const USAGE = `usage: deno task search --model M --data D --epochs E --stages N --candidates 16,24,…
   --tolerance T --out DIR [--budget-minutes MIN] [--mode iccv|etpp] [--image-size H]
-  [--magnitudes m1,…,mN] [--seed S] [--repeats R] [--max-trials K] [--runner fake:<formula>]`;
+  [--magnitudes m1,…,mN] [--seed S] [--repeats R] [--max-trials K]
+  [--runner train|fake:<formula>] [--train-args="<deno task train flags>"]`;
 
 function bad(flag: string, value: unknown, reason: string): InvalidArgumentError {
   return new InvalidArgumentError({ argument: `--${flag}`, value: showValue(value), reason });
@@ -127,7 +228,8 @@ export async function runSearchCli(
         seed: { type: "string", default: "0" },
         repeats: { type: "string", default: "1" },
         "max-trials": { type: "string" },
-        runner: { type: "string" },
+        runner: { type: "string", default: "train" },
+        "train-args": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -177,25 +279,17 @@ export async function runSearchCli(
       }
     }
     let runner: TrialRunner;
-    if (values.runner !== undefined) {
-      if (!values.runner.startsWith("fake:")) {
-        throw bad(
-          "runner",
-          values.runner,
-          "only fake:<formula> runners are built in; wire the trainer via runSearchCli",
-        );
-      }
+    if (values.runner.startsWith("fake:")) {
       runner = fakeRunner(parseFakeRunnerSpec(values.runner));
+    } else if (values.runner !== "train") {
+      throw bad("runner", values.runner, "must be train or fake:<formula>");
     } else if (options.runner !== undefined) {
       runner = options.runner;
     } else if (options.makeRunner !== undefined) {
       runner = await options.makeRunner(flags);
     } else {
-      throw bad(
-        "runner",
-        "missing",
-        "no trainer is wired into this entry point; pass --runner fake:<formula> or call runSearchCli with { runner }",
-      );
+      const trainArgs = values["train-args"]?.split(/\s+/).filter((a) => a !== "") ?? [];
+      runner = trainProcessRunner(flags, { trainArgs, command: options.trainCommand });
     }
     const budgetMinutes = number("budget-minutes", values["budget-minutes"]);
     await Deno.mkdir(flags.out, { recursive: true });
@@ -227,6 +321,7 @@ export async function runSearchCli(
   } catch (e) {
     if (
       e instanceof InvalidArgumentError || e instanceof FileError ||
+      e instanceof TrialFailedError ||
       (e instanceof TypeError && "code" in e && String(e.code).startsWith("ERR_PARSE_ARGS"))
     ) {
       err(`error: ${(e as Error).message}\n`);

@@ -196,15 +196,81 @@ Deno.test("deno task search with a fake runner writes curriculum, report and plo
   const svg = await Deno.readTextFile(`${dir}/search.svg`);
   assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   assert.equal(svg.match(/<circle [^>]*r="4"/g)?.length, second.result?.trials.length);
-  // Without a runner the CLI says how to wire one.
   let err = "";
-  assert.equal((await runSearchCli(args.slice(0, -2), { stderr: (t) => (err += t) })).code, 2);
-  assert.match(err, /runSearchCli/);
+  assert.equal(
+    (await runSearchCli([...args, "--runner", "magic"], { stderr: (t) => (err += t) })).code,
+    2,
+  );
+  assert.match(err, /--runner = "magic"/);
   err = "";
   assert.equal(
     (await runSearchCli([...args, "--mode", "annealing"], { stderr: (t) => (err += t) })).code,
     2,
   );
   assert.match(err, /--mode = "annealing"/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("the default runner trains each trial in a `deno task train` subprocess", async () => {
+  const dir = await Deno.makeTempDir();
+  // A stand-in for cli/train.ts: accuracy is known from the trial's curriculum file; it logs
+  // its arguments and prints a progress line before the JSON summary, as a trainer may.
+  const stub = `${dir}/train_stub.ts`;
+  await Deno.writeTextFile(
+    stub,
+    `const args = Deno.args;
+const get = (f: string) => args[args.indexOf(f) + 1];
+const c = JSON.parse(await Deno.readTextFile(get("--curriculum")));
+const sizes = c.segments.map((s: { size: number }) => s.size);
+const thresholds = [16, 24, 32];
+const ok = sizes.every((b: number, k: number) => b >= thresholds[k]);
+await Deno.writeTextFile("${dir}/calls.txt", args.join(" ") + "\\n", { append: true });
+if (get("--batch-size") !== "7") Deno.exit(3);
+console.log("epoch 1/2 ...");
+console.log(JSON.stringify({ top1: ok ? 0.9 : 0.6, wallSeconds: 2, extra: { nested: true } }, null, 2));
+`,
+  );
+  const out = `${dir}/search`;
+  const args = [
+    "--model",
+    "resnet18_cifar",
+    "--data",
+    "cifar10",
+    "--epochs",
+    "2",
+    "--stages",
+    "3",
+    "--candidates",
+    "16,24",
+    "--tolerance",
+    "0.01",
+    "--out",
+    out,
+    "--seed",
+    "5",
+    "--train-args=--batch-size 7",
+  ];
+  const trainCommand = [Deno.execPath(), "run", "-A", stub];
+  const r = await runSearchCli(args, { trainCommand, stdout: () => {} });
+  assert.equal(r.code, 0);
+  assert.deepEqual(r.result?.sizes, [16, 24, 32]);
+  const calls = (await Deno.readTextFile(`${dir}/calls.txt`)).trim().split("\n");
+  assert.equal(calls.length, r.result?.trials.length);
+  assert.match(
+    calls[0],
+    new RegExp(
+      `--model resnet18_cifar --data cifar10 --curriculum ${out}/trials/trial-0\\.json --epochs 2 --seed 5 --out ${out}/runs --run-name trial-0-seed5 --json --batch-size 7`,
+    ),
+  );
+  const trial0 = JSON.parse(await Deno.readTextFile(`${out}/trials/trial-0.json`));
+  assert.deepEqual(trial0.segments.map((s: { size: number }) => s.size), [32, 32, 32]);
+  // A failing trainer is a TrialFailedError naming the trial; the search can be re-run.
+  let err = "";
+  const bad = await runSearchCli(
+    [...args.slice(0, -1), "--out", `${dir}/search2`, "--train-args=--batch-size 8"],
+    { trainCommand, stderr: (t) => (err += t), stdout: () => {} },
+  );
+  assert.equal(bad.code, 2);
+  assert.match(err, /trial 0 failed \(exit code 3\)/);
   await Deno.remove(dir, { recursive: true });
 });
