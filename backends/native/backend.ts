@@ -14,6 +14,7 @@ import { convKernels } from "./kernels_conv.ts";
 import { matMulKernels } from "./kernels_matmul.ts";
 import { elementwiseKernels } from "./kernels_elementwise.ts";
 import { batchNormKernels, registerBatchNormGradient } from "./batch_norm.ts";
+import { registerReluGradient, reluGradKernel } from "./relu_grad.ts";
 
 /** The name the backend is registered under in tfjs. */
 export const NATIVE_BACKEND_NAME = "native";
@@ -35,8 +36,10 @@ export function registerNative(priority = 0): void {
     ...matMulKernels(libs.blas, name),
     ...elementwiseKernels(ctx, libs.blas, name),
     ...batchNormKernels(ctx, name),
+    reluGradKernel(ctx, name),
   ];
   registerBatchNormGradient();
+  registerReluGradient(name);
   const overridden = new Set(overrides.map((k) => k.kernelName));
   tf.registerBackend(name, () => new NativeBackendCPU(), priority);
   for (const k of tf.getKernelsForBackend("cpu")) {
