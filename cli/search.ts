@@ -246,7 +246,7 @@ export async function runSearchCli(
     if (mode !== "iccv" && mode !== "etpp") throw bad("mode", mode, "must be iccv or etpp");
     const data = required("data");
     const imageSize = number("image-size", values["image-size"], { integer: true, min: 2 }) ??
-      DATA_SIZES[data.toLowerCase()];
+      DATA_SIZES[data.toLowerCase().split(":")[0]];
     if (imageSize === undefined) {
       throw bad(
         "image-size",
