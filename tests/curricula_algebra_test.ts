@@ -309,3 +309,12 @@ Deno.test("knobs travel to resolved stages; identical neighbours merge", () => {
   assert.throws(() => resolveCurriculum(c, { epochs: 0, imageSize: 32 }), InvalidArgumentError);
   assert.throws(() => resolveCurriculum(c, { epochs: 3, imageSize: 0 }), InvalidArgumentError);
 });
+
+Deno.test("a fractional budget: inner boundaries floored, the end kept exact", () => {
+  const c = equalEpochStages([{ size: 16, magnitude: 1 }, { size: 24, magnitude: 5 }, {
+    size: 32,
+    magnitude: 9,
+  }]);
+  assert.deepEqual(ends(c, { epochs: 7.5, imageSize: 32 }), [2, 5, 7.5]);
+  assert.equal(resolveCurriculum(c, { epochs: 7.5, imageSize: 32 }).totalEpochs, 7.5);
+});

@@ -231,7 +231,7 @@ export function resolveCurriculum(
     cum += seg.length;
     let end = (budget * cum) / total;
     if (floor) end = Math.floor(end + EPS);
-    if (i === curriculum.segments.length - 1) end = floor ? Math.floor(budget + EPS) : budget;
+    if (i === curriculum.segments.length - 1) end = budget; // a fractional budget is kept whole
     if (seg.kind === "stage") {
       const spec = familySizes?.[i] ?? seg.size;
       pieces.push({
