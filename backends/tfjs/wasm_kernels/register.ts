@@ -20,6 +20,7 @@ import { unsortedSegmentSumWasm } from "./unsorted_segment_sum.ts";
 import { batchMatMulWasm } from "./batch_mat_mul.ts";
 import { maxPoolGradWasm } from "./max_pool_grad.ts";
 import { tileWasm } from "./tile.ts";
+import { meanWasm, sumWasm } from "./reduce.ts";
 import { captureOriginal } from "./heap.ts";
 
 /** Kernel name → our implementation, for backend `wasm`. */
@@ -30,12 +31,14 @@ export const WASM_KERNELS: Readonly<Record<string, KernelFunc>> = {
   DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dBackpropFilterWasm as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropInput: depthwiseConv2dBackpropInputWasm as unknown as KernelFunc,
   MaxPoolGrad: maxPoolGradWasm as unknown as KernelFunc,
+  Mean: meanWasm as unknown as KernelFunc,
+  Sum: sumWasm as unknown as KernelFunc,
   Tile: tileWasm as unknown as KernelFunc,
   UnsortedSegmentSum: unsortedSegmentSumWasm as unknown as KernelFunc,
 };
 
 /** Kernels of tfjs-wasm ours call directly; captured before any override. */
-const WRAPPED = ["BatchMatMul", "Transpose", "Conv2D", "Tile"];
+const WRAPPED = ["BatchMatMul", "Transpose", "Conv2D", "Tile", "Sum", "Mean"];
 
 let registered = false;
 
