@@ -16,6 +16,7 @@ export const EXPORT_FORMATS: readonly ExportFormat[] = ["efficienttrain-pytorch"
 
 /** Options of {@link exportLauncher}. */
 export interface ExportOptions {
+  /** Target launcher. */
   readonly format: ExportFormat;
   /** LR warm-up epochs of the recipe (the paper's 20). */
   readonly warmupEpochs?: number;
@@ -29,11 +30,15 @@ export interface ExportOptions {
 
 /** One launch of the external trainer. */
 export interface LauncherStage {
+  /** Stage index. */
   readonly stage: number;
   /** Real epochs this launch covers here (for the reader; the launcher uses `args`). */
   readonly startEpoch: number;
+  /** End real epoch (exclusive). */
   readonly endEpoch: number;
+  /** Input side B of the launch. */
   readonly imageSize: number;
+  /** RandAugment magnitude m. */
   readonly magnitude: number;
   /** Arguments for this launch, in order. */
   readonly args: ReadonlyArray<string>;
@@ -43,8 +48,11 @@ export interface LauncherStage {
 
 /** A curriculum as a sequence of launches of an external trainer. */
 export interface LauncherExport {
+  /** Target launcher. */
   readonly format: ExportFormat;
+  /** Name of the exported curriculum. */
   readonly curriculum: string;
+  /** Per-stage entries, in order. */
   readonly stages: ReadonlyArray<LauncherStage>;
   /** Notes the user must read (crop methods the target lacks, …). */
   readonly notes: ReadonlyArray<string>;

@@ -38,9 +38,11 @@ export interface TrialResult {
 
 /** Context passed with every trial. */
 export interface TrialContext {
+  /** Random seed of the run. */
   readonly seed: number;
   /** Epochs (or H²-equivalent epochs for `etpp`) of the trial. */
   readonly epochs: number;
+  /** Full side H. */
   readonly imageSize: number;
   /** Trial number in the search (0 = baseline). */
   readonly trial: number;
@@ -51,6 +53,7 @@ export type TrialRunner = (curriculum: Curriculum, context: TrialContext) => Pro
 
 /** Options of {@link greedySearch}. */
 export interface SearchOptions {
+  /** Search procedure: `iccv` or `etpp`. */
   readonly mode: "iccv" | "etpp";
   /** Number of stages N. */
   readonly stages: number;
@@ -84,11 +87,15 @@ export interface SearchOptions {
 
 /** One run of the trainer. */
 export interface TrialRecord {
+  /** Trial number in the search (0 = baseline). */
   readonly trial: number;
   /** Input side per stage. */
   readonly sizes: ReadonlyArray<number>;
+  /** Random seed of the run. */
   readonly seed: number;
+  /** Final accuracy reported by the trainer. */
   readonly accuracy: number;
+  /** Wall time of the run in seconds. */
   readonly wallSeconds: number;
   /** Compute relative to the full-size trial (B² cost). */
   readonly relativeCompute: number;
@@ -98,34 +105,49 @@ export interface TrialRecord {
 
 /** The resumable state (the JSON state file). */
 export interface SearchState {
+  /** State file format version. */
   readonly version: 1;
+  /** The options that determine the search. */
   readonly config: SearchConfig;
+  /** Every trial run so far, in order. */
   readonly trials: ReadonlyArray<TrialRecord>;
 }
 
 /** The options that determine the search (checked on resume). */
 export interface SearchConfig {
+  /** Search procedure: `iccv` or `etpp`. */
   readonly mode: "iccv" | "etpp";
+  /** Number of stages N. */
   readonly stages: number;
+  /** Candidate input sides in pixels at H. */
   readonly candidates: ReadonlyArray<number>;
+  /** Epochs per trial (`iccv`) or the compute budget in H²-equivalent epochs (`etpp`). */
   readonly epochs: number;
+  /** Full side H. */
   readonly imageSize: number;
+  /** Accepted drop below the baseline accuracy (`iccv`). */
   readonly tolerance: number;
+  /** RandAugment magnitude per stage. */
   readonly magnitudes: ReadonlyArray<number>;
+  /** Seed of the first repeat. */
   readonly seed: number;
+  /** Runs per configuration (accuracy averaged). */
   readonly repeats: number;
 }
 
 /** The outcome of a search. */
 export interface SearchResult {
+  /** The options that determine the search. */
   readonly config: SearchConfig;
   /** The curriculum found (the best complete decision so far if the budget ran out). */
   readonly curriculum: Curriculum;
+  /** Input side per stage. */
   readonly sizes: ReadonlyArray<number>;
   /** Baseline accuracy (mean over repeats). */
   readonly baselineAccuracy: number;
   /** Accuracy of the found curriculum (mean over repeats). */
   readonly accuracy: number;
+  /** Every trial run, including those of earlier (resumed) invocations. */
   readonly trials: ReadonlyArray<TrialRecord>;
   /** `done`, `budget` (wall-time budget reached) or `max-trials`. */
   readonly stopReason: "done" | "budget" | "max-trials";

@@ -25,12 +25,17 @@ export type RampSpec = Omit<RampSegment, "kind" | "shape" | "length"> & {
 
 /** Curriculum-level options shared by the constructors. */
 export interface CurriculumOptions {
+  /** Registry name or a user label. */
   readonly name?: string;
+  /** One-line description (shown by `curriculum list`). */
   readonly description?: string;
   /** Full size H that absolute sizes refer to. */
   readonly imageSize?: number;
+  /** Crop method: `fft` or `resize:<method>`. */
   readonly cropMethod?: CropMethod;
+  /** What the learning-rate schedule follows: epochs or compute. */
   readonly lrProgress?: "epochs" | "compute";
+  /** Boundary placement: `floor` (whole units) or `exact`. */
   readonly boundaries?: "floor" | "exact";
 }
 

@@ -46,6 +46,7 @@ export function relativeCompute(
 
 /** Compute spent at one input side. */
 export interface SizeShare {
+  /** Input side B. */
   readonly imageSize: number;
   /** Real epochs run at this side. */
   readonly epochs: number;
@@ -131,15 +132,21 @@ export function secondsPerImage(profile: StepTimeProfile, size: number): number 
 
 /** Predicted wall time of one stage. */
 export interface StageTime {
+  /** Position in `stages` (0-based). */
   readonly index: number;
+  /** Input side B. */
   readonly imageSize: number;
+  /** Real epochs. */
   readonly epochs: number;
+  /** Predicted seconds. */
   readonly seconds: number;
 }
 
 /** Predicted wall time of a resolved curriculum. */
 export interface WallTimePrediction {
+  /** Predicted seconds. */
   readonly seconds: number;
+  /** Per-stage entries, in order. */
   readonly stages: ReadonlyArray<StageTime>;
 }
 

@@ -47,15 +47,21 @@ export interface ResolvedStage {
   readonly magnitude: number;
   /** `none` when B = H: such a stage is exactly the baseline. */
   readonly cropMethod: CropMethod | "none";
+  /** Mixup/CutMix multiplier, when the stage sets one. */
   readonly mixupScale?: number;
+  /** Batch size, when the stage sets one. */
   readonly batchSize?: number;
+  /** Replay factor, when the stage sets one. */
   readonly replay?: number;
 }
 
 /** A curriculum resolved for a budget, image size and model. Plain data (JSON-serialisable). */
 export interface ResolvedCurriculum {
+  /** The curriculum's name (`custom` when it has none). */
   readonly name: string;
+  /** What progress counts: epochs or H²-equivalent epochs. */
   readonly progress: "epochs" | "compute";
+  /** What the learning-rate schedule follows: epochs or compute. */
   readonly lrProgress: "epochs" | "compute";
   /** Full side H. */
   readonly imageSize: number;
@@ -69,6 +75,7 @@ export interface ResolvedCurriculum {
   readonly baselineEpochs: number;
   /** Compute relative to `baselineEpochs` at full size (model FLOPs when given, else B²). */
   readonly relativeCompute: number;
+  /** Per-stage entries, in order. */
   readonly stages: ReadonlyArray<ResolvedStage>;
 }
 

@@ -32,6 +32,7 @@ export interface StageKnobs {
 
 /** A stage of constant input size B and RandAugment magnitude m. */
 export interface StageSegment extends StageKnobs {
+  /** Segment kind. */
   readonly kind: "stage";
   /** Input side B. */
   readonly size: SizeSpec;
@@ -49,10 +50,13 @@ export type MagnitudeSpec = number | { readonly from: number; readonly to: numbe
  * resolution time to a grid of legal sizes (`step` apart, anchored at `from`).
  */
 export interface RampSegment extends StageKnobs {
+  /** Segment kind. */
   readonly kind: "ramp";
   /** Shape of the size curve between the ends. */
   readonly shape: "linear" | "cosine";
+  /** Size at the start of the ramp. */
   readonly from: SizeSpec;
+  /** Size at the end of the ramp. */
   readonly to: SizeSpec;
   /** Grid spacing of the discretised sizes; the legal-size multiple when absent. */
   readonly step?: SizeSpec;
@@ -64,6 +68,7 @@ export interface RampSegment extends StageKnobs {
   readonly snap?: "continuous" | "unit";
   /** Magnitude, evaluated at the start of each discretised piece. */
   readonly magnitude: MagnitudeSpec;
+  /** Length in progress units (relative: scaled to the budget). */
   readonly length: number;
 }
 
@@ -77,6 +82,7 @@ export type Segment = StageSegment | RampSegment;
 export interface Curriculum {
   /** Registry name or a user label. */
   readonly name?: string;
+  /** One-line description (shown by `curriculum list`). */
   readonly description?: string;
   /**
    * What segment lengths measure: `epochs` (every epoch costs the same to the schedule) or
@@ -96,6 +102,7 @@ export interface Curriculum {
   readonly imageSize?: number;
   /** Default crop method of the stages (`fft`, the paper's low-frequency crop, when absent). */
   readonly cropMethod?: CropMethod;
+  /** The segments, in order. */
   readonly segments: ReadonlyArray<Segment>;
   /**
    * Per-model-family size overrides: one entry per segment (`null` keeps the segment's own
