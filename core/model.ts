@@ -41,6 +41,9 @@ export interface Model {
   /**
    * Switch to a new input side. Returns the transforms it applied to its own parameters,
    * keyed by parameter name, so the caller can resample optimizer state the same way.
+   * A parameter whose shape changes (position embedding, bias table) is replaced by a new
+   * variable under the same name: callers that keep a list of variables (for
+   * `tf.variableGrads`) must re-read `params` afterwards.
    */
   setInputSize(size: number): ReadonlyMap<string, ParamResample>;
   /** NHWC images → pooled features [N, D]. */
