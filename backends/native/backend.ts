@@ -15,6 +15,7 @@ import { matMulKernels } from "./kernels_matmul.ts";
 import { elementwiseKernels } from "./kernels_elementwise.ts";
 import { batchNormKernels, registerBatchNormGradient } from "./batch_norm.ts";
 import { registerReluGradient, reluGradKernel } from "./relu_grad.ts";
+import { layoutKernels } from "./kernels_layout.ts";
 
 /** The name the backend is registered under in tfjs. */
 export const NATIVE_BACKEND_NAME = "native";
@@ -37,6 +38,7 @@ export function registerNative(priority = 0): void {
     ...elementwiseKernels(ctx, libs.blas, name),
     ...batchNormKernels(ctx, name),
     reluGradKernel(ctx, name),
+    ...layoutKernels(ctx, name),
   ];
   registerBatchNormGradient();
   registerReluGradient(name);

@@ -148,6 +148,10 @@ const DNNL_SYMBOLS = {
     ],
     result: "i32",
   },
+  dnnl_softmax_v2_forward_desc_init: {
+    parameters: ["buffer", "i32", "i32", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
   dnnl_primitive_attr_create: { parameters: ["buffer"], result: "i32" },
   dnnl_post_ops_create: { parameters: ["buffer"], result: "i32" },
   dnnl_post_ops_append_eltwise: {

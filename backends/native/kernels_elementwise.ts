@@ -24,7 +24,18 @@ import { take } from "./pool.ts";
 export const MIN_NATIVE_ELEMENTS = 8192;
 
 const BINARY_GT = 131063;
-const ELTWISE = { square: 79, linear: 127, relu: 31 } as const;
+const ELTWISE = {
+  square: 79,
+  linear: 127,
+  relu: 31,
+  exp: 191,
+  log: 239,
+  sqrt: 111,
+  tanh: 47,
+  logistic: 175,
+  abs: 95,
+  pow: 32,
+} as const;
 
 /**
  * Collapse two broadcast-compatible shapes (right-aligned) into the fewest dims: runs of
@@ -217,6 +228,41 @@ function stepKernel(ctx: DnnlContext): NativeKernelFunc {
   };
 }
 
+/**
+ * erf(x) with tfjs-cpu's formula (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7), split so the
+ * expensive part runs in oneDNN: one binary pass computes exp(−x²) (x·x, then the linear(−1)
+ * and exp post-ops), then a JS loop evaluates the polynomial, which has no transcendental.
+ */
+function erfKernel(ctx: DnnlContext): NativeKernelFunc {
+  const fallback = cpuKernel("Erf");
+  const p = backend_util.ERF_P;
+  const a1 = backend_util.ERF_A1;
+  const a2 = backend_util.ERF_A2;
+  const a3 = backend_util.ERF_A3;
+  const a4 = backend_util.ERF_A4;
+  const a5 = backend_util.ERF_A5;
+  return (args) => {
+    const { x } = args.inputs as { x: TensorInfo };
+    const n = sizeOf(x.shape);
+    if (!allFloat32(x) || n < MIN_NATIVE_ELEMENTS) return fallback(args);
+    const prim = binaryPrimitive(ctx, D.binaryMul, { out: [n], b: [n] }, [
+      [ELTWISE.linear, -1, 0],
+      [ELTWISE.exp, 0, 0],
+    ]);
+    const xs = f32(args.backend, x);
+    const y = take(args.backend, n);
+    prim.exec([xs, xs, y]);
+    for (let i = 0; i < n; i++) {
+      const xi = xs[i];
+      const v = Math.abs(xi);
+      const t = 1 / (1 + p * v);
+      const r = 1 - ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t * y[i];
+      y[i] = xi < 0 ? -r : r;
+    }
+    return output(args.backend, x.shape, y);
+  };
+}
+
 const reductions = new Map<string, Primitive>();
 let ones = new Float32Array(0);
 
@@ -350,6 +396,14 @@ function makeKernels(ctx: DnnlContext, blas: BlasLib): Record<string, NativeKern
   out.Relu = eltwiseKernel(ctx, "Relu", ELTWISE.relu, 0, 0);
   out.Square = eltwiseKernel(ctx, "Square", ELTWISE.square, 0, 0);
   out.Neg = eltwiseKernel(ctx, "Neg", ELTWISE.linear, -1, 0);
+  out.Exp = eltwiseKernel(ctx, "Exp", ELTWISE.exp, 0, 0);
+  out.Log = eltwiseKernel(ctx, "Log", ELTWISE.log, 0, 0);
+  out.Sqrt = eltwiseKernel(ctx, "Sqrt", ELTWISE.sqrt, 0, 0);
+  out.Rsqrt = eltwiseKernel(ctx, "Rsqrt", ELTWISE.pow, 1, -0.5);
+  out.Tanh = eltwiseKernel(ctx, "Tanh", ELTWISE.tanh, 0, 0);
+  out.Sigmoid = eltwiseKernel(ctx, "Sigmoid", ELTWISE.logistic, 0, 0);
+  out.Abs = eltwiseKernel(ctx, "Abs", ELTWISE.abs, 0, 0);
+  out.Erf = erfKernel(ctx);
   out.Step = stepKernel(ctx);
   out.Sum = reduceKernel(ctx, blas, "Sum", D.reductionSum);
   out.Mean = reduceKernel(ctx, blas, "Mean", D.reductionMean);

@@ -217,6 +217,15 @@ Deno.test({ name: "native: unary ops and reductions", ignore }, async () => {
   conform("square", (x) => tf.square(x), [s]);
   conform("neg", (x) => tf.neg(x), [s]);
   conform("step", (x) => tf.step(x), [s], { grads: false });
+  const pos = (x: tf.Tensor) => tf.add(tf.abs(x), 0.1);
+  conform("exp", (x) => tf.exp(x), [s]);
+  conform("log", (x) => tf.log(pos(x)), [s]);
+  conform("sqrt", (x) => tf.sqrt(pos(x)), [s]);
+  conform("rsqrt", (x) => tf.rsqrt(pos(x)), [s]);
+  conform("tanh", (x) => tf.tanh(x), [s]);
+  conform("sigmoid", (x) => tf.sigmoid(x), [s]);
+  conform("abs", (x) => tf.abs(x), [s]);
+  conform("erf", (x) => tf.erf(tf.mul(x, 3)), [s]);
   conform("step alpha", (x) => tf.step(x, 0.3), [s], { grads: false });
   const axes: (number | number[])[] = [[0, 1, 2], [1, 2], 3, [0], [0, 3], [1], [0, 1, 2, 3]];
   for (const axis of axes) {
@@ -246,6 +255,24 @@ Deno.test(
     }
   },
 );
+
+Deno.test({ name: "native: transpose, split and softmax", ignore }, async () => {
+  await setup();
+  const s = [4, 10, 12, 24];
+  for (const perm of [[0, 3, 1, 2], [0, 2, 1, 3], [3, 2, 1, 0], [1, 0, 2, 3]]) {
+    conform(`transpose ${perm}`, (x) => tf.transpose(x, perm), [s]);
+  }
+  conform("transpose 2d", (x) => tf.transpose(x), [[96, 120]]);
+  for (const [axis, split] of [[3, 3], [3, [4, 12, 8]], [1, 2], [0, [1, 3]]] as const) {
+    conform(`split ${axis} ${split}`, (x) => {
+      const parts = tf.split(x, split as number | number[], axis);
+      // Weight each part differently so a part swapped with another would show.
+      return tf.concat(parts.map((p, i) => tf.mul(p, i + 1).flatten()));
+    }, [s]);
+  }
+  conform("softmax", (x) => tf.softmax(tf.mul(x, 4)), [[64, 3, 65]]);
+  conform("logSoftmax", (x) => tf.logSoftmax(x), [[256, 40]]);
+});
 
 Deno.test(
   { name: "native: pooled buffers never clobber data a caller holds", ignore },
