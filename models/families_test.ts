@@ -168,3 +168,46 @@ Deno.test("a training step at a size other than inputSize resamples on the fly, 
     }
   }
 });
+
+Deno.test("initialisation follows the reference recipes", async () => {
+  await useCpu();
+  const std = (v: tf.Tensor): number => {
+    const d = Array.from(v.dataSync() as Float32Array);
+    const m = d.reduce((a, b) => a + b, 0) / d.length;
+    return Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / d.length);
+  };
+  const r = createModel("resnet20_cifar");
+  const c = createModel("test_convnext");
+  const v = createModel("test_deit");
+  try {
+    // He fan-out: layer3 3×3 convs have 64·9 fan-out
+    const w = r.params.get("layer3.1.conv1.weight")!;
+    assert.ok(Math.abs(std(w) / Math.sqrt(2 / (64 * 9)) - 1) < 0.05, `he std ${std(w)}`);
+    assert.ok(
+      r.params.get("layer3.1.bn2.weight")!.dataSync().every((x) => x === 0),
+      "zero-init last BN",
+    );
+    assert.ok(r.params.get("layer3.1.bn1.weight")!.dataSync().every((x) => x === 1));
+    const r2 = createModel("resnet8_cifar", { zeroInitLast: false });
+    assert.ok(r2.params.get("layer1.0.bn2.weight")!.dataSync().every((x) => x === 1));
+    r2.dispose();
+    // ConvNeXt/ViT: trunc-normal(0.02) weights, zero biases, layer scale 1e-6, cls normal(1e-6)
+    const fc1 = c.params.get("stages.1.blocks.0.mlp.fc1.weight")!;
+    assert.ok(Math.abs(std(fc1) - 0.02) < 0.003, `convnext std ${std(fc1)}`);
+    assert.ok(c.params.get("stages.1.blocks.0.mlp.fc1.bias")!.dataSync().every((x) => x === 0));
+    assert.ok(
+      c.params.get("stages.0.blocks.0.gamma")!.dataSync().every((x) => Math.abs(x - 1e-6) < 1e-12),
+    );
+    assert.ok(std(v.params.get("cls_token")!) < 1e-5);
+    assert.ok(Math.abs(std(v.params.get("pos_embed")!) - 0.02) < 0.005);
+    // weight decay: none for 1-D params, the position embedding and the cls token
+    assert.equal(v.noWeightDecay("pos_embed"), true);
+    assert.equal(v.noWeightDecay("blocks.0.attn.qkv.weight"), false);
+    assert.equal(v.noWeightDecay("blocks.0.norm1.weight"), true);
+    assert.throws(() => v.noWeightDecay("nope"), /no such parameter/);
+  } finally {
+    r.dispose();
+    c.dispose();
+    v.dispose();
+  }
+});
