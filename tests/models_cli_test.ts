@@ -26,9 +26,9 @@ Deno.test("deno task models: table output, and bad flags exit 2 naming the flag"
   const table = await run("--in-chans", "1", "--classes", "10");
   assert.equal(table.code, 0);
   assert.match(table.stdout, /resnet8_cifar\s+resnet\s+32\s+77,754/);
-  const bad = await run("--classes", "-3");
+  const bad = await run("--classes", "2.5");
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /--classes = -3/);
+  assert.match(bad.stderr, /--classes = 2.5/);
   const unknown = await run("--frobnicate");
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /frobnicate/);
