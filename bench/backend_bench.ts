@@ -106,7 +106,7 @@ for (const backend of ["cpu", "wasm"] as const) {
     group: "train step",
     baseline: backend === "cpu",
     // tfjs-cpu takes seconds per step; a few iterations are enough for a stable mean.
-    n: backend === "cpu" ? 2 : 20,
+    n: backend === "cpu" ? 1 : 20,
     warmup: backend === "cpu" ? 0 : 1,
     async fn(b) {
       const { net, batch } = await prepare(backend);

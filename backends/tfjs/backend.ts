@@ -25,7 +25,11 @@ import {
   taggedError,
   type TaggedErrorClass,
 } from "@efficienttrain/core";
-import { probeNative, registerNativeBackend } from "@efficienttrain/backend-native";
+import {
+  type NativeProbe,
+  probeNative as probeNativeLibs,
+  registerNativeBackend,
+} from "@efficienttrain/backend-native";
 import { registerWasmKernels } from "./wasm_kernels/register.ts";
 
 type BackendErrorFields = { backend: string; reason: string };
@@ -157,6 +161,15 @@ export function missingTrainingKernels(tfjsName: string): string[] {
   return TRAINING_KERNELS.filter((k) => tf.getKernel(k, tfjsName) === undefined);
 }
 
+/** The native probe, with a missing permission (e.g. no --allow-ffi) reported, not thrown. */
+function probeNative(): NativeProbe {
+  try {
+    return probeNativeLibs();
+  } catch (e) {
+    return { available: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
 let wasmPathsSet = false;
 
 /** Point tfjs-wasm at the .wasm binaries inside its npm package, so nothing is fetched. */
@@ -270,10 +283,9 @@ async function activate(name: Exclude<BackendName, "auto">): Promise<void> {
   if (!ok || tf.getBackend() !== tfjsName) {
     throw new BackendError({ backend: name, reason: "tfjs failed to initialise it" });
   }
-  if (name === "cpu") {
-    // The cpu backend prints a "install tfjs-node" banner on first write under Node/Deno.
-    (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
-  }
+  // tfjs-cpu (and backends built on it) print an "install tfjs-node" banner on first write.
+  const active = tf.backend() as unknown as { firstUse?: boolean };
+  if (active.firstUse === true) active.firstUse = false;
 }
 
 async function resolveAuto(
@@ -283,12 +295,19 @@ async function resolveAuto(
   if (gpu.available && (!gpu.fallback || options.allowFallbackAdapter === true)) {
     return ["webgpu", `using webgpu (${gpu.reason})`];
   }
-  const gpuWhy = gpu.available ? gpu.reason : gpu.reason;
   const native = probeNative();
   if (native.available) {
-    return ["native", `webgpu skipped: ${gpuWhy}; using native`];
+    return ["native", `webgpu skipped: ${gpu.reason}; using native`];
   }
-  return ["wasm", `webgpu skipped: ${gpuWhy}; native unavailable: ${native.reason}; using wasm`];
+  return [
+    "wasm",
+    `webgpu skipped: ${gpu.reason}; native unavailable: ${native.reason}; using wasm`,
+  ];
+}
+
+/** Reasons are shown on one line (`--help`, logs). */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
 }
 
 /**
@@ -328,7 +347,9 @@ export async function initBackend(
     reason = `requested --backend ${name}`;
     if (name === "native") {
       const probe = probeNative();
-      if (!probe.available) throw new BackendError({ backend: "native", reason: probe.reason });
+      if (!probe.available) {
+        throw new BackendError({ backend: "native", reason: oneLine(probe.reason) });
+      }
     }
     if (name === "webgpu") {
       const gpu = await probeWebgpu();
@@ -341,7 +362,7 @@ export async function initBackend(
     name: chosen,
     tfjsName: TFJS_NAME[chosen],
     capabilities: capabilitiesOf(chosen),
-    reason,
+    reason: oneLine(reason),
   };
 }
 
@@ -368,8 +389,8 @@ export async function listBackends(): Promise<BackendAvailability[]> {
         ? "XNNPACK SIMD kernels, loaded from the npm package"
         : "WebAssembly is missing",
     },
-    { name: "webgpu", available: gpu.available, reason: gpu.reason },
-    { name: "native", available: native.available, reason: native.reason },
+    { name: "webgpu", available: gpu.available, reason: oneLine(gpu.reason) },
+    { name: "native", available: native.available, reason: oneLine(native.reason) },
   ];
 }
 

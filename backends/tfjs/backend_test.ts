@@ -117,3 +117,35 @@ Deno.test({
     await initBackend("cpu");
   },
 });
+
+// Without --allow-ffi the native libraries cannot load, whatever is installed: the same
+// situation as a machine without them, reproduced in a child process.
+Deno.test("without native, auto falls back to wasm and --backend native explains why", async () => {
+  const script = `
+    import { initBackend } from "@efficienttrain/backend-tfjs";
+    const auto = await initBackend("auto");
+    let error = null;
+    try { await initBackend("native"); } catch (e) { error = { tag: e._tag, message: e.message }; }
+    console.log(JSON.stringify({ name: auto.name, reason: auto.reason, error }));
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "--allow-write", "--no-prompt", "--no-check", "-"],
+    cwd: new URL("../..", import.meta.url),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(script));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  const lines = new TextDecoder().decode(stdout).trim().split("\n");
+  const result = JSON.parse(lines[lines.length - 1]);
+  assert.equal(result.error.tag, "BackendError");
+  assert.match(result.error.message, /^backend native unavailable: ./);
+  if (result.name === "webgpu") return; // a machine with a real GPU never reaches native
+  assert.equal(result.name, "wasm");
+  const why = result.reason.match(/native unavailable: (.*); using wasm$/)?.[1];
+  assert.equal(result.error.message, `backend native unavailable: ${why}`);
+});
