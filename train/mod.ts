@@ -21,3 +21,5 @@ export * from "./flags.ts";
 export * from "./assemble.ts";
 export * from "./compare.ts";
 export * from "./services.ts";
+export * from "./job.ts";
+export * from "./profile.ts";

@@ -1,0 +1,326 @@
+/**
+ * The main job as an Effect program over the six services (Backend, Dataset, ModelRegistry,
+ * Curricula, Trainer, Reporter): resolve everything once, build the loop's parts, train,
+ * and write the run directory. Effect only wires; the loop itself is plain code.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import * as tf from "@tensorflow/tfjs-core";
+import { Backend, predictedSpeedup, type ResolvedCurriculum, type Rng } from "@efficienttrain/core";
+import {
+  Dataset,
+  defaultAugment,
+  Loader,
+  mixupCutmix,
+  normalizeBatch,
+  randomErasing,
+  softTargets,
+  subset,
+} from "@efficienttrain/data";
+import { ModelRegistry } from "@efficienttrain/models";
+import { Curricula } from "@efficienttrain/curricula";
+import { lowFrequencyCrop, resize } from "@efficienttrain/backend-tfjs";
+import { curriculumPlan, evalSetOf } from "./assemble.ts";
+import { checkpointPath, type TrainResult } from "./trainer.ts";
+import type { HostBatch, StagePoint, TensorPipeline } from "./parts.ts";
+import type { TrainSettings } from "./settings.ts";
+import { RunDirectory } from "./run_dir.ts";
+import { Reporter, Trainer } from "./services.ts";
+import { measureStepProfile } from "./profile.ts";
+import { formatDuration } from "./progress.ts";
+
+/** What a finished job reports (also written as `summary.json`). */
+export interface JobSummary {
+  readonly runDir: string;
+  readonly model: string;
+  readonly data: string;
+  readonly curriculum: string;
+  readonly backend: string;
+  readonly seed: number;
+  readonly top1: number;
+  readonly top5: number;
+  readonly testLoss: number;
+  readonly emaTop1?: number;
+  readonly trainSeconds: number;
+  readonly wallSeconds: number;
+  readonly epochs: number;
+  readonly steps: number;
+  /** Compute relative to the full-size baseline (FLOPs cost model). */
+  readonly relativeCompute: number;
+  /** Speedup over the baseline predicted from the measured step-time profile. */
+  readonly predictedSpeedup: number;
+  readonly stepProfile: Record<string, number>;
+  readonly history: TrainResult["history"];
+  readonly resumedFromStep: number;
+}
+
+/** Options of {@link trainJob}. */
+export interface TrainJobOptions {
+  /** Continue the run in this directory. */
+  readonly resume?: string;
+  /** Run folder name under `settings.out`. */
+  readonly runName?: string;
+  /** Skip the step-time profile (tests). */
+  readonly skipProfile?: boolean;
+}
+
+/**
+ * Train one model under one curriculum; returns the summary written to the run directory.
+ *
+ * @example
+ * ```ts ignore
+ * const summary = yield* trainJob(settings, {});
+ * ```
+ */
+export function trainJob(
+  settings: TrainSettings,
+  options: TrainJobOptions = {},
+): Effect.Effect<
+  JobSummary,
+  unknown,
+  Backend | Dataset | ModelRegistry | Curricula | Trainer | Reporter
+> {
+  return Effect.gen(function* () {
+    const backend = yield* Backend;
+    const dataset = yield* Dataset;
+    const registry = yield* ModelRegistry;
+    const curricula = yield* Curricula;
+    const trainer = yield* Trainer;
+    const reporter = yield* Reporter;
+
+    reporter.info(`backend: ${backend.info.name} (${backend.info.reason})`);
+    const trainSet = settings.limitTrain > 0
+      ? subset(dataset.train, settings.limitTrain)
+      : dataset.train;
+    const testSet = settings.limitTest > 0
+      ? subset(dataset.test, settings.limitTest)
+      : dataset.test;
+    const [H, , C] = dataset.info.imageShape;
+    const numClasses = dataset.info.classes.length;
+    reporter.info(
+      `data: ${dataset.info.name} ${trainSet.count} train / ${testSet.count} test, ${H}×${H}×${C}, ` +
+        `${numClasses} classes${dataset.fromCache ? " (decoded cache)" : ""}`,
+    );
+
+    const model = yield* registry.create(settings.model, {
+      numClasses,
+      inChans: C,
+      imgSize: H,
+      dropPathRate: settings.dropPath,
+      seed: settings.seed,
+    });
+    const curriculum = yield* curricula.load(settings.curriculum);
+    const resolved: ResolvedCurriculum = yield* curricula.resolve(curriculum, {
+      epochs: settings.epochs,
+      imageSize: H,
+      accepts: (s) => model.acceptsInputSize(s),
+      modelFamily: settings.model,
+      flops: (s) => model.flops(s),
+    });
+    for (const line of describeStages(resolved)) reporter.info(line);
+
+    const loader = new Loader(trainSet, {
+      batchSize: settings.batchSize,
+      seed: settings.seed,
+      dropLast: true,
+      workers: settings.workers,
+      augment: defaultAugment(trainSet, {
+        magnitude: resolved.stages[0].magnitude,
+        mean: dataset.info.mean,
+      }),
+    });
+
+    const sizes = [...new Set([...resolved.stages.map((s) => s.imageSize), H])];
+    const profile = options.skipProfile
+      ? Object.fromEntries(sizes.map((s) => [s, s * s]))
+      : measureStepProfile(model, sizes, {
+        batchSize: settings.batchSize,
+        channels: C,
+        numClasses,
+      });
+    const speedup = predictedSpeedup(resolved, profile, { imagesPerEpoch: loader.imagesPerEpoch });
+    reporter.info(
+      `cost model: relative compute ${resolved.relativeCompute.toFixed(3)} ` +
+        `(${(1 / resolved.relativeCompute).toFixed(2)}× fewer FLOPs), predicted speedup ` +
+        `${speedup.toFixed(2)}× from the measured step times`,
+    );
+
+    const runDir = options.resume ??
+      `${settings.out}/${options.runName ?? defaultRunName(settings)}`;
+    const resuming = options.resume !== undefined &&
+      (yield* Effect.promise(() => exists(checkpointPath(runDir))));
+    const dir = yield* Effect.promise(async () => {
+      const d = await RunDirectory.create(runDir, {
+        resumeFromStep: resuming ? await checkpointStep(runDir) : undefined,
+      });
+      await d.writeJson("config.json", {
+        settings,
+        backend: backend.info,
+        versions: { efficienttrain: "0.1.0", deno: Deno.version.deno, tfjs: tf.version_core },
+        dataset: dataset.info,
+        model: { name: model.name, params: countParams(model), flops: model.flops(H) },
+        curriculum: resolved,
+        stepProfile: profile,
+        predictedSpeedup: speedup,
+      });
+      return d;
+    });
+    reporter.info(`run directory: ${runDir}${resuming ? " (resuming)" : ""}`);
+
+    const result = yield* trainer.run({
+      model,
+      numClasses,
+      imageSize: H,
+      curriculum: curriculumPlan(resolved),
+      trainBatches: loader,
+      pipeline: tensorPipeline(settings, dataset.info, numClasses),
+      testSet: evalSetOf(testSet),
+    }, {
+      settings,
+      runDir,
+      resume: resuming,
+      progress: reporter.progress,
+      log: (line) => reporter.info(line),
+      onMetric: (record) => void dir.append(record),
+    }).pipe(Effect.ensuring(Effect.promise(() => loader.close())));
+    reporter.progress.done();
+
+    const summary: JobSummary = {
+      runDir,
+      model: settings.model,
+      data: settings.data,
+      curriculum: settings.curriculum,
+      backend: backend.info.name,
+      seed: settings.seed,
+      top1: result.final.top1,
+      top5: result.final.top5,
+      testLoss: result.final.loss,
+      emaTop1: result.finalEma?.top1,
+      trainSeconds: result.trainSeconds,
+      wallSeconds: result.wallSeconds,
+      epochs: result.epochs,
+      steps: result.steps,
+      relativeCompute: resolved.relativeCompute,
+      predictedSpeedup: speedup,
+      stepProfile: Object.fromEntries(Object.entries(profile).map(([k, v]) => [k, v])),
+      history: result.history,
+      resumedFromStep: result.resumedFromStep,
+    };
+    yield* Effect.promise(async () => {
+      await dir.writeJson("summary.json", summary);
+      await dir.writePlots(`${settings.model} / ${settings.curriculum}`);
+      dir.close();
+    });
+    model.dispose();
+    return summary;
+  });
+}
+
+/**
+ * Human summary lines of a finished job.
+ *
+ * @example
+ * ```ts
+ * import { summaryLines } from "@efficienttrain/train";
+ * const lines = summaryLines({ top1: 0.98, top5: 1, trainSeconds: 100, wallSeconds: 120, predictedSpeedup: 1.4,
+ *   relativeCompute: 0.65, runDir: "runs/x" } as never);
+ * console.assert(lines.join().includes("98.00%"));
+ * ```
+ */
+export function summaryLines(summary: JobSummary): string[] {
+  return [
+    `top-1 ${(100 * summary.top1).toFixed(2)}%  top-5 ${(100 * summary.top5).toFixed(2)}%` +
+    (summary.emaTop1 !== undefined ? `  (EMA top-1 ${(100 * summary.emaTop1).toFixed(2)}%)` : ""),
+    `wall time ${formatDuration(summary.wallSeconds)} (training ${
+      formatDuration(summary.trainSeconds)
+    })`,
+    `speedup over the baseline predicted by the cost model: ${
+      summary.predictedSpeedup.toFixed(2)
+    }× ` +
+    `(FLOPs: ${(1 / summary.relativeCompute).toFixed(2)}×)`,
+    `run directory: ${summary.runDir}`,
+  ];
+}
+
+/** The per-batch tensor work of the recipe, in the authors' order. */
+function tensorPipeline(
+  settings: TrainSettings,
+  info: { mean: readonly number[]; std: readonly number[] },
+  numClasses: number,
+): TensorPipeline {
+  const stats = { mean: info.mean, std: info.std };
+  return {
+    train(batch: HostBatch, { rng, stage }: { rng: Rng; stage: StagePoint }) {
+      return tf.tidy(() => {
+        let x = normalizeBatch(batch, stats);
+        if (settings.randomErasing > 0) {
+          x = randomErasing(x, rng, { probability: settings.randomErasing });
+        }
+        x = cropTo(x, stage);
+        const mixing = (settings.mixup > 0 || settings.cutmix > 0) && stage.mixupScale > 0;
+        if (!mixing) {
+          return {
+            images: x,
+            targets: softTargets(batch.labels, numClasses, settings.labelSmoothing),
+          };
+        }
+        const mixed = mixupCutmix(x, batch.labels, rng, {
+          numClasses,
+          mixupAlpha: settings.mixup * stage.mixupScale,
+          cutmixAlpha: settings.cutmix * stage.mixupScale,
+          switchProb: settings.mixupSwitchProb,
+          labelSmoothing: settings.labelSmoothing,
+        });
+        return { images: mixed.images, targets: mixed.targets };
+      });
+    },
+    eval: (batch) => normalizeBatch(batch, stats),
+  };
+}
+
+function cropTo(x: tf.Tensor4D, stage: StagePoint): tf.Tensor4D {
+  const side = x.shape[1];
+  if (stage.imageSize === side || stage.cropMethod === "none") return x;
+  if (stage.cropMethod === "fft") return lowFrequencyCrop(x, { size: stage.imageSize });
+  const method = stage.cropMethod.replace(/^resize:/, "") as Parameters<typeof resize>[1]["method"];
+  return resize(x, { size: stage.imageSize, method });
+}
+
+function describeStages(resolved: ResolvedCurriculum): string[] {
+  return resolved.stages.map((s) =>
+    `  stage ${s.index + 1}: epochs ${s.startEpoch.toFixed(2)}–${s.endEpoch.toFixed(2)} ` +
+    `B=${s.imageSize} m=${s.magnitude} crop=${s.cropMethod}`
+  );
+}
+
+function defaultRunName(settings: TrainSettings): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+  return `${stamp}-${settings.model}-${
+    settings.curriculum.replace(/[^\w+-]/g, "_")
+  }-s${settings.seed}`;
+}
+
+function countParams(model: { params: ReadonlyMap<string, tf.Variable> }): number {
+  let n = 0;
+  for (const v of model.params.values()) n += v.size;
+  return n;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function checkpointStep(runDir: string): Promise<number> {
+  const { loadCheckpoint } = await import("./checkpoint.ts");
+  const ckpt = await loadCheckpoint(checkpointPath(runDir));
+  for (const group of [ckpt.params, ckpt.buffers, ckpt.optimizer, ckpt.ema]) {
+    for (const t of group.values()) t.dispose();
+  }
+  return ckpt.state.step;
+}
