@@ -61,15 +61,96 @@ class CifarResNet(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over channels of an NCHW (channels_last in memory) tensor, as timm's."""
+
+    def forward(self, x):
+        return F.layer_norm(x.permute(0, 2, 3, 1), self.normalized_shape, self.weight, self.bias,
+                            self.eps).permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    def __init__(self, dim, ls=1e-6):
+        super().__init__()
+        self.conv_dw = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.fc1 = nn.Linear(dim, 4 * dim)
+        self.fc2 = nn.Linear(4 * dim, dim)
+        self.gamma = nn.Parameter(ls * torch.ones(dim))
+
+    def forward(self, x):
+        y = self.conv_dw(x).permute(0, 2, 3, 1)
+        y = self.fc2(F.gelu(self.fc1(self.norm(y)))) * self.gamma
+        return x + y.permute(0, 3, 1, 2)
+
+
+class ConvNeXt(nn.Module):
+    """timm's ConvNeXt: patchify stem + LN, (LN + 2x2 s2 conv) downsampling, 7x7 dw blocks."""
+
+    def __init__(self, depths, dims, patch, num_classes=10):
+        super().__init__()
+        layers = [nn.Conv2d(3, dims[0], patch, patch), LayerNorm2d(dims[0], eps=1e-6)]
+        for i, (d, w) in enumerate(zip(depths, dims)):
+            if i > 0:
+                layers += [LayerNorm2d(dims[i - 1], eps=1e-6), nn.Conv2d(dims[i - 1], w, 2, 2)]
+            layers += [ConvNeXtBlock(w) for _ in range(d)]
+        self.features = nn.Sequential(*layers)
+        self.norm = nn.LayerNorm(dims[-1], eps=1e-6)
+        self.fc = nn.Linear(dims[-1], num_classes)
+
+    def forward(self, x):
+        return self.fc(self.norm(self.features(x).mean((2, 3))))
+
+
+class ViTBlock(nn.Module):
+    def __init__(self, dim, heads, mlp_ratio=4):
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
+        self.fc1 = nn.Linear(dim, mlp_ratio * dim)
+        self.fc2 = nn.Linear(mlp_ratio * dim, dim)
+
+    def forward(self, x):
+        b, n, c = x.shape
+        qkv = self.qkv(self.norm1(x)).reshape(b, n, 3, self.heads, c // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        att = ((q * (c // self.heads) ** -0.5) @ k.transpose(-2, -1)).softmax(-1)
+        x = x + self.proj((att @ v).transpose(1, 2).reshape(b, n, c))
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+
+class ViT(nn.Module):
+    """timm's ViT/DeiT (class token, learned position embedding, pre-norm blocks)."""
+
+    def __init__(self, patch, dim, depth, heads, img=32, num_classes=10):
+        super().__init__()
+        self.patch_embed = nn.Conv2d(3, dim, patch, patch)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, (img // patch) ** 2 + 1, dim))
+        self.blocks = nn.Sequential(*[ViTBlock(dim, heads) for _ in range(depth)])
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.head = nn.Linear(dim, num_classes)
+
+    def forward(self, x):
+        x = self.patch_embed(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], 1) + self.pos_embed
+        return self.head(self.norm(self.blocks(x))[:, 0])
+
+
 MODELS = {
-    "resnet8_cifar": lambda: CifarResNet(8),
-    "resnet20_cifar": lambda: CifarResNet(20),
+    "resnet8_cifar": lambda size: CifarResNet(8),
+    "resnet20_cifar": lambda size: CifarResNet(20),
+    "convnext_atto_patch2_32": lambda size: ConvNeXt((2, 2, 6, 2), (40, 80, 160, 320), 2),
+    "deit_tiny_patch4_32": lambda size: ViT(4, 192, 12, 3, img=size),
 }
 
 
 def bench(name, size, batch, steps, warmup):
     torch.manual_seed(0)
-    model = MODELS[name]().to(memory_format=torch.channels_last)
+    model = MODELS[name](size).to(memory_format=torch.channels_last)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.randn(batch, 3, size, size).to(memory_format=torch.channels_last)

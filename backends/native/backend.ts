@@ -34,8 +34,8 @@ export function registerNative(priority = 0): void {
   const name = NATIVE_BACKEND_NAME;
   const overrides = [
     ...convKernels(ctx, name),
-    ...matMulKernels(libs.blas, name),
-    ...elementwiseKernels(ctx, libs.blas, name),
+    ...matMulKernels(libs.gemm, name),
+    ...elementwiseKernels(ctx, libs.gemm, name),
     ...batchNormKernels(ctx, name),
     reluGradKernel(ctx, name),
     ...layoutKernels(ctx, name),

@@ -152,6 +152,24 @@ const DNNL_SYMBOLS = {
     parameters: ["buffer", "i32", "i32", "buffer", "buffer", "i32"],
     result: "i32",
   },
+  dnnl_sgemm: {
+    parameters: [
+      "u8",
+      "u8",
+      "i64",
+      "i64",
+      "i64",
+      "f32",
+      "buffer",
+      "i64",
+      "buffer",
+      "i64",
+      "f32",
+      "buffer",
+      "i64",
+    ],
+    result: "i32",
+  },
   dnnl_primitive_attr_create: { parameters: ["buffer"], result: "i32" },
   dnnl_post_ops_create: { parameters: ["buffer"], result: "i32" },
   dnnl_post_ops_append_eltwise: {
@@ -208,10 +226,76 @@ export type DnnlLib = Deno.DynamicLibrary<typeof DNNL_SYMBOLS>["symbols"];
 /** The loaded OpenBLAS library. */
 export type BlasLib = Deno.DynamicLibrary<typeof BLAS_SYMBOLS>["symbols"];
 
-/** Both libraries, or why they could not be loaded. */
+/**
+ * Row-major single-precision GEMM, C = alpha·op(A)·op(B) + beta·C (beta = 0 never reads C).
+ */
+export interface Gemm {
+  /** Which library runs it (`onednn` or `openblas`). */
+  readonly name: string;
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    dims: { m: number; n: number; k: number },
+    a: { data: Float32Array; ld: number },
+    b: { data: Float32Array; ld: number },
+    c: { data: Float32Array; ld: number; alpha: number; beta: number },
+  ): void;
+}
+
+/** The loaded libraries: oneDNN, and the GEMM the matrix kernels use. */
 export interface NativeLibs {
   readonly dnnl: DnnlLib;
-  readonly blas: BlasLib;
+  readonly gemm: Gemm;
+}
+
+function onednnGemm(dnnl: DnnlLib): Gemm {
+  const N = "N".charCodeAt(0);
+  const T = "T".charCodeAt(0);
+  return {
+    name: "onednn",
+    sgemm(transA, transB, { m, n, k }, a, b, c) {
+      const status = dnnl.dnnl_sgemm(
+        transA ? T : N,
+        transB ? T : N,
+        BigInt(m),
+        BigInt(n),
+        BigInt(k),
+        c.alpha,
+        a.data,
+        BigInt(a.ld),
+        b.data,
+        BigInt(b.ld),
+        c.beta,
+        c.data,
+        BigInt(c.ld),
+      );
+      if (status !== 0) throw new Error(`oneDNN dnnl_sgemm failed with status ${status}`);
+    },
+  };
+}
+
+function openblasGemm(blas: BlasLib): Gemm {
+  return {
+    name: "openblas",
+    sgemm(transA, transB, { m, n, k }, a, b, c) {
+      blas.cblas_sgemm(
+        101,
+        transA ? 112 : 111,
+        transB ? 112 : 111,
+        m,
+        n,
+        k,
+        c.alpha,
+        a.data,
+        a.ld,
+        b.data,
+        b.ld,
+        c.beta,
+        c.data,
+        c.ld,
+      );
+    },
+  };
 }
 
 /** Shared-object names (sonames) and the Debian packages that ship them. */
@@ -220,7 +304,7 @@ export const LIBRARIES: { readonly dnnl: string; readonly blas: string } = {
   blas: "libopenblas.so.0",
 };
 
-const PACKAGES = "libdnnl2 libopenblas0-pthread";
+const PACKAGES = "libdnnl2";
 
 let loaded: NativeLibs | undefined;
 let failure: string | undefined;
@@ -245,9 +329,10 @@ export function loadNativeLibs(): NativeLibs | string {
   if (typeof Deno === "undefined" || typeof Deno.dlopen !== "function") {
     return failure = "native backend needs Deno with FFI (run with --allow-ffi or -A)";
   }
-  // Both thread pools are sized before the libraries read their environment at load time.
-  // Their parallel regions never overlap (each call returns before the next starts), so
-  // giving each every core does not oversubscribe.
+  // Thread pools are sized before the libraries read their environment at load time. GEMMs
+  // default to oneDNN's own sgemm so that one OpenMP pool runs everything: OpenBLAS's pthreads
+  // keep spinning after each call and then compete with the OpenMP threads of the next
+  // convolution. ET_NATIVE_GEMM=openblas selects OpenBLAS (libopenblas0-pthread) instead.
   try {
     const n = String(threadCount());
     if (Deno.env.get("OMP_NUM_THREADS") === undefined) Deno.env.set("OMP_NUM_THREADS", n);
@@ -258,21 +343,31 @@ export function loadNativeLibs(): NativeLibs | string {
     // Without --allow-env the libraries fall back to their own defaults (all cores).
   }
   let dnnl: DnnlLib;
-  let blas: BlasLib;
   try {
     dnnl = Deno.dlopen(LIBRARIES.dnnl, DNNL_SYMBOLS).symbols;
   } catch (e) {
     return failure = `cannot load ${LIBRARIES.dnnl} (oneDNN): ${firstLine(e)}; ` +
       `install it with: apt-get install ${PACKAGES}`;
   }
-  try {
-    blas = Deno.dlopen(LIBRARIES.blas, BLAS_SYMBOLS).symbols;
-  } catch (e) {
-    return failure = `cannot load ${LIBRARIES.blas} (OpenBLAS): ${firstLine(e)}; ` +
-      `install it with: apt-get install ${PACKAGES}`;
+  let gemm = onednnGemm(dnnl);
+  if (envGet("ET_NATIVE_GEMM") === "openblas") {
+    try {
+      gemm = openblasGemm(Deno.dlopen(LIBRARIES.blas, BLAS_SYMBOLS).symbols);
+    } catch (e) {
+      return failure = `ET_NATIVE_GEMM=openblas but ${LIBRARIES.blas} does not load: ` +
+        `${firstLine(e)}; install it with: apt-get install libopenblas0-pthread`;
+    }
   }
-  loaded = { dnnl, blas };
+  loaded = { dnnl, gemm };
   return loaded;
+}
+
+function envGet(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
 }
 
 function firstLine(e: unknown): string {

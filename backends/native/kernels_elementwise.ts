@@ -9,7 +9,7 @@
  */
 import { backend_util, type KernelConfig, type TensorInfo, util } from "@tensorflow/tfjs-core";
 import { D, type DnnlContext, mdDense, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
-import type { BlasLib } from "./ffi.ts";
+import type { Gemm } from "./ffi.ts";
 import {
   allFloat32,
   cpuKernel,
@@ -273,45 +273,41 @@ function onesOf(n: number): Float32Array {
 
 /**
  * Sums (times `scale`) over the reduced runs of a collapsed `[.., R, K]`-style shape as
- * matrix-vector products with a ones vector: OpenBLAS's threaded sgemv streams the data once,
+ * matrix-vector products with a ones vector: a threaded GEMM streams the data once,
  * where oneDNN 2.x only has a reference reduction for these layouts. Returns false when the
  * pattern is not one of `[R,K]→[1,K]`, `[K,R]→[K,1]`, `[A,R,K]→[A,1,K]`.
  */
 function sumBySgemv(
-  blas: BlasLib,
+  gemm: Gemm,
   src: readonly number[],
   dst: readonly number[],
   x: Float32Array,
   y: Float32Array,
   scale: number,
 ): boolean {
+  const rowsDown = (r: number, k: number, xs: Float32Array, ys: Float32Array) =>
+    // y[1×K] = ones[1×R] · X[R×K]
+    gemm.sgemm(false, false, { m: 1, n: k, k: r }, { data: onesOf(r), ld: r }, {
+      data: xs,
+      ld: k,
+    }, { data: ys, ld: k, alpha: scale, beta: 0 });
   if (src.length === 2 && dst[0] === 1) {
-    const [r, k] = src;
-    blas.cblas_sgemv(101, 112, r, k, scale, x, k, onesOf(r), 1, 0, y, 1);
+    rowsDown(src[0], src[1], x, y);
     return true;
   }
   if (src.length === 2 && dst[1] === 1) {
     const [k, r] = src;
-    blas.cblas_sgemv(101, 111, k, r, scale, x, r, onesOf(r), 1, 0, y, 1);
+    // y[K×1] = X[K×R] · ones[R×1]
+    gemm.sgemm(false, false, { m: k, n: 1, k: r }, { data: x, ld: r }, {
+      data: onesOf(r),
+      ld: 1,
+    }, { data: y, ld: 1, alpha: scale, beta: 0 });
     return true;
   }
   if (src.length === 3 && dst[1] === 1) {
     const [a, r, k] = src;
     for (let i = 0; i < a; i++) {
-      blas.cblas_sgemv(
-        101,
-        112,
-        r,
-        k,
-        scale,
-        x.subarray(i * r * k, (i + 1) * r * k),
-        k,
-        onesOf(r),
-        1,
-        0,
-        y.subarray(i * k, (i + 1) * k),
-        1,
-      );
+      rowsDown(r, k, x.subarray(i * r * k, (i + 1) * r * k), y.subarray(i * k, (i + 1) * k));
     }
     return true;
   }
@@ -320,7 +316,7 @@ function sumBySgemv(
 
 function reduceKernel(
   ctx: DnnlContext,
-  blas: BlasLib,
+  gemm: Gemm,
   name: string,
   alg: number,
 ): NativeKernelFunc {
@@ -361,7 +357,7 @@ function reduceKernel(
     const y = take(args.backend, sizeOf(outShape));
     if (alg !== D.reductionMax) {
       const scale = alg === D.reductionMean ? sizeOf(dst) / n : 1;
-      if (sumBySgemv(blas, src, dst, f32(args.backend, x), y, scale)) {
+      if (sumBySgemv(gemm, src, dst, f32(args.backend, x), y, scale)) {
         return output(args.backend, outShape, y);
       }
     }
@@ -390,7 +386,7 @@ function reduceKernel(
   };
 }
 
-function makeKernels(ctx: DnnlContext, blas: BlasLib): Record<string, NativeKernelFunc> {
+function makeKernels(ctx: DnnlContext, gemm: Gemm): Record<string, NativeKernelFunc> {
   const out: Record<string, NativeKernelFunc> = {};
   for (const [name, spec] of Object.entries(BINARY)) out[name] = binaryKernel(ctx, name, spec);
   out.Relu = eltwiseKernel(ctx, "Relu", ELTWISE.relu, 0, 0);
@@ -405,9 +401,9 @@ function makeKernels(ctx: DnnlContext, blas: BlasLib): Record<string, NativeKern
   out.Abs = eltwiseKernel(ctx, "Abs", ELTWISE.abs, 0, 0);
   out.Erf = erfKernel(ctx);
   out.Step = stepKernel(ctx);
-  out.Sum = reduceKernel(ctx, blas, "Sum", D.reductionSum);
-  out.Mean = reduceKernel(ctx, blas, "Mean", D.reductionMean);
-  out.Max = reduceKernel(ctx, blas, "Max", D.reductionMax);
+  out.Sum = reduceKernel(ctx, gemm, "Sum", D.reductionSum);
+  out.Mean = reduceKernel(ctx, gemm, "Mean", D.reductionMean);
+  out.Max = reduceKernel(ctx, gemm, "Max", D.reductionMax);
   return out;
 }
 
@@ -421,10 +417,10 @@ function makeKernels(ctx: DnnlContext, blas: BlasLib): Record<string, NativeKern
  */
 export function elementwiseKernels(
   ctx: DnnlContext,
-  blas: BlasLib,
+  gemm: Gemm,
   backendName: string,
 ): KernelConfig[] {
-  return Object.entries(makeKernels(ctx, blas)).map(([kernelName, kernelFunc]) => ({
+  return Object.entries(makeKernels(ctx, gemm)).map(([kernelName, kernelFunc]) => ({
     kernelName,
     backendName,
     kernelFunc: kernelFunc as unknown as KernelConfig["kernelFunc"],

@@ -1,11 +1,11 @@
 /**
- * BatchMatMul and _FusedMatMul on the native backend through OpenBLAS `cblas_sgemm`, one call
+ * BatchMatMul and _FusedMatMul on the native backend through a row-major sgemm, one call
  * per batch entry (broadcast batch dims of size 1 reuse the same operand).
  *
  * @module
  */
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
-import type { BlasLib } from "./ffi.ts";
+import type { Gemm } from "./ffi.ts";
 import {
   allFloat32,
   cpuKernel,
@@ -16,10 +16,6 @@ import {
   sizeOf,
 } from "./kernel_util.ts";
 import { take } from "./pool.ts";
-
-const ROW_MAJOR = 101;
-const NO_TRANS = 111;
-const TRANS = 112;
 
 interface MatMulAttrs {
   transposeA: boolean;
@@ -32,7 +28,7 @@ interface MatMulAttrs {
  * null when the shapes need tfjs's general broadcasting.
  */
 export function batchedSgemm(
-  blas: BlasLib,
+  gemm: Gemm,
   a: { shape: readonly number[]; values: Float32Array },
   b: { shape: readonly number[]; values: Float32Array },
   opts: { transposeA: boolean; transposeB: boolean },
@@ -57,11 +53,16 @@ export function batchedSgemm(
   const c = alloc(batch * m * n);
   const lda = opts.transposeA ? m : k;
   const ldb = opts.transposeB ? k : n;
-  const ta = opts.transposeA ? TRANS : NO_TRANS;
-  const tb = opts.transposeB ? TRANS : NO_TRANS;
   if (batchB === 1 && !opts.transposeA && batch > 1) {
     // A's batches are contiguous rows: one GEMM with M = batch·m.
-    blas.cblas_sgemm(ROW_MAJOR, ta, tb, batch * m, n, k, 1, a.values, lda, b.values, ldb, 0, c, n);
+    gemm.sgemm(
+      false,
+      opts.transposeB,
+      { m: batch * m, n, k },
+      { data: a.values, ld: lda },
+      { data: b.values, ld: ldb },
+      { data: c, ld: n, alpha: 1, beta: 0 },
+    );
   } else {
     for (let i = 0; i < batch; i++) {
       const av = a.values.subarray(
@@ -73,20 +74,27 @@ export function batchedSgemm(
         (batchB === 1 ? 1 : i + 1) * k * n,
       );
       const cv = c.subarray(i * m * n, (i + 1) * m * n);
-      blas.cblas_sgemm(ROW_MAJOR, ta, tb, m, n, k, 1, av, lda, bv, ldb, 0, cv, n);
+      gemm.sgemm(
+        opts.transposeA,
+        opts.transposeB,
+        { m, n, k },
+        { data: av, ld: lda },
+        { data: bv, ld: ldb },
+        { data: cv, ld: n, alpha: 1, beta: 0 },
+      );
     }
   }
   return { shape: [...outer, m, n], values: c };
 }
 
-function makeMatMulKernels(blas: BlasLib): Record<string, NativeKernelFunc> {
+function makeMatMulKernels(gemm: Gemm): Record<string, NativeKernelFunc> {
   const matmul = (args: KernelArgs, fused: boolean): TensorInfo => {
     const { a, b, bias } = args.inputs as Record<string, TensorInfo | undefined>;
     const attrs = args.attrs as unknown as MatMulAttrs;
     const name = fused ? "_FusedMatMul" : "BatchMatMul";
     if (!allFloat32(a, b, bias)) return cpuKernel(name)(args) as TensorInfo;
     const r = batchedSgemm(
-      blas,
+      gemm,
       { shape: a!.shape, values: f32(args.backend, a!) },
       { shape: b!.shape, values: f32(args.backend, b!) },
       attrs,
@@ -140,11 +148,11 @@ function makeMatMulKernels(blas: BlasLib): Record<string, NativeKernelFunc> {
  *
  * @example
  * ```ts ignore
- * for (const k of matMulKernels(blas, "native")) tf.registerKernel(k);
+ * for (const k of matMulKernels(gemm, "native")) tf.registerKernel(k);
  * ```
  */
-export function matMulKernels(blas: BlasLib, backendName: string): KernelConfig[] {
-  return Object.entries(makeMatMulKernels(blas)).map(([kernelName, kernelFunc]) => ({
+export function matMulKernels(gemm: Gemm, backendName: string): KernelConfig[] {
+  return Object.entries(makeMatMulKernels(gemm)).map(([kernelName, kernelFunc]) => ({
     kernelName,
     backendName,
     kernelFunc: kernelFunc as unknown as KernelConfig["kernelFunc"],

@@ -4,7 +4,8 @@
  * chains and reductions) call oneDNN and OpenBLAS through Deno FFI, zero-copy on the tfjs-cpu
  * backend's Float32Arrays. Everything else runs as tfjs-cpu.
  *
- * Needs the Debian packages `libdnnl2` and `libopenblas0-pthread` and Deno's `--allow-ffi`.
+ * Needs the Debian package `libdnnl2` (oneDNN 2.x) and Deno's `--allow-ffi`. GEMMs run in
+ * oneDNN's sgemm; `ET_NATIVE_GEMM=openblas` switches them to OpenBLAS (`libopenblas0-pthread`).
  *
  * @module
  */
@@ -34,7 +35,7 @@ export function probeNative(): NativeProbe {
   if (typeof libs === "string") return { available: false, reason: libs };
   return {
     available: true,
-    reason: "oneDNN (libdnnl.so.2) and OpenBLAS (libopenblas.so.0) loaded",
+    reason: `oneDNN (libdnnl.so.2) loaded; GEMM: ${libs.gemm.name}`,
   };
 }
 
