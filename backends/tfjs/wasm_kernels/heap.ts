@@ -11,6 +11,7 @@
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import type { DataType, KernelFunc, NamedAttrMap, TensorInfo } from "@tensorflow/tfjs-core";
 import { getKernel } from "@tensorflow/tfjs-core";
+import { transposeMatrix } from "./layout.ts";
 
 /** The tfjs kernel-function argument, typed for the wasm backend. */
 export interface WasmKernelArgs {
@@ -151,11 +152,12 @@ export function gemm(backend: BackendWasm, a: TensorInfo, b: TensorInfo): Tensor
 }
 
 /**
- * Transpose the last two axes of a `[1, r, c]` (or `[r, c]`) tensor with tfjs-wasm's kernel.
+ * `[rows, cols]` → a fresh `[cols, rows]` float32 tensor (tiled JS copy; tfjs-wasm's own
+ * Transpose is several times slower).
  *
  * @example
  * ```ts ignore
- * const t = transpose2d(backend, x, 4, 6); // [1, 6, 4]
+ * const t = transpose2d(backend, x, 4, 6); // [6, 4]
  * ```
  */
 export function transpose2d(
@@ -164,7 +166,9 @@ export function transpose2d(
   rows: number,
   cols: number,
 ): TensorInfo {
-  return runWasm("Transpose", backend, { x: withShape(t, [rows, cols]) }, { perm: [1, 0] });
+  const out = alloc(backend, [cols, rows]);
+  transposeMatrix(f32(backend, t).subarray(0, rows * cols), f32(backend, out), rows, cols);
+  return out;
 }
 
 /**

@@ -107,8 +107,8 @@ export function flipFilter(
  * ```
  */
 export function transposeMatrix(
-  src: Float32Array,
-  dst: Float32Array,
+  src: Float32Array | Int32Array | Uint8Array,
+  dst: Float32Array | Int32Array | Uint8Array,
   rows: number,
   cols: number,
 ): void {

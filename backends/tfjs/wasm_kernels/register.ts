@@ -21,6 +21,7 @@ import { batchMatMulWasm } from "./batch_mat_mul.ts";
 import { maxPoolGradWasm } from "./max_pool_grad.ts";
 import { tileWasm } from "./tile.ts";
 import { meanWasm, sumWasm } from "./reduce.ts";
+import { transposeWasm } from "./transpose.ts";
 import { captureOriginal } from "./heap.ts";
 
 /** Kernel name → our implementation, for backend `wasm`. */
@@ -34,6 +35,7 @@ export const WASM_KERNELS: Readonly<Record<string, KernelFunc>> = {
   Mean: meanWasm as unknown as KernelFunc,
   Sum: sumWasm as unknown as KernelFunc,
   Tile: tileWasm as unknown as KernelFunc,
+  Transpose: transposeWasm as unknown as KernelFunc,
   UnsortedSegmentSum: unsortedSegmentSumWasm as unknown as KernelFunc,
 };
 
