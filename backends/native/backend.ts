@@ -16,6 +16,7 @@ import { elementwiseKernels } from "./kernels_elementwise.ts";
 import { batchNormKernels, registerBatchNormGradient } from "./batch_norm.ts";
 import { registerReluGradient, reluGradKernel } from "./relu_grad.ts";
 import { layoutKernels } from "./kernels_layout.ts";
+import { layerNormKernels, registerLayerNormGradient } from "./layer_norm.ts";
 
 /** The name the backend is registered under in tfjs. */
 export const NATIVE_BACKEND_NAME = "native";
@@ -39,7 +40,9 @@ export function registerNative(priority = 0): void {
     ...batchNormKernels(ctx, name),
     reluGradKernel(ctx, name),
     ...layoutKernels(ctx, name),
+    ...layerNormKernels(ctx, name),
   ];
+  registerLayerNormGradient();
   registerBatchNormGradient();
   registerReluGradient(name);
   const overridden = new Set(overrides.map((k) => k.kernelName));

@@ -119,6 +119,14 @@ const DNNL_SYMBOLS = {
     parameters: ["buffer", "i32", "buffer", "buffer", "f32", "u32"],
     result: "i32",
   },
+  dnnl_layer_normalization_forward_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "f32", "u32"],
+    result: "i32",
+  },
+  dnnl_layer_normalization_backward_desc_init: {
+    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "f32", "u32"],
+    result: "i32",
+  },
   dnnl_pooling_v2_forward_desc_init: {
     parameters: [
       "buffer",

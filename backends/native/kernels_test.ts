@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
   batchNormTraining,
+  layerNormFused,
   NATIVE_BACKEND_NAME,
   probeNative,
   registerNativeBackend,
@@ -255,6 +256,18 @@ Deno.test(
     }
   },
 );
+
+Deno.test({ name: "native: fused layerNorm matches the moments formula", ignore }, async () => {
+  await setup();
+  for (const shape of [[4, 6, 6, 40], [2, 65, 24], [33, 7]]) {
+    const c = [shape[shape.length - 1]];
+    conform(
+      `layerNormFused ${shape}`,
+      (x, g, b) => layerNormFused(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-6),
+      [shape, c, c],
+    );
+  }
+});
 
 Deno.test({ name: "native: transpose, split and softmax", ignore }, async () => {
   await setup();
