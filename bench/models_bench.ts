@@ -104,7 +104,9 @@ function best(v: number[]): number {
 
 function table(): string {
   const rows = [
-    `backend ${info.name} (${info.capabilities.threads} thread(s)), batch ${batch}, fastest of ${steps} interleaved steps per row`,
+    `backend ${info.name} (${info.capabilities.threads} thread(s)), batch ${batch}, fastest of ${steps} ${
+      import.meta.main ? "interleaved steps" : "deno bench iterations"
+    } per row`,
     "| model | B | img/s | ms/step | time ratio | (B/S)² | model FLOP ratio |",
     "|---|---|---|---|---|---|---|",
   ];
