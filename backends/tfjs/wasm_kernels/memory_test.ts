@@ -54,3 +54,15 @@ Deno.test("wasm kernels free all their scratch tensors", async () => {
     setWasmScratchBytes(previous);
   }
 });
+
+Deno.test("wasm clone shares data and survives disposing the original", async () => {
+  await initBackend("wasm");
+  const before = tf.backend().numDataIds();
+  const a = tf.tensor2d([[1, 2], [3, 4]]);
+  const b = a.clone();
+  assert.equal(tf.backend().numDataIds(), before + 1);
+  a.dispose();
+  assert.deepEqual(Array.from(await b.data()), [1, 2, 3, 4]);
+  b.dispose();
+  assert.equal(tf.backend().numDataIds(), before);
+});
