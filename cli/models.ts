@@ -1,13 +1,14 @@
 /**
- * `deno task models [--json] [--classes N] [--in-chans C]`: every registered variant with
- * its parameter count and GFLOPs at its default input size, and the sizes it accepts.
- * Counts come from the parameter specs; nothing is allocated.
+ * `deno task models [--json] [--classes N] [--in-chans C] [--size S]`: every registered
+ * variant with its parameter count and GFLOPs at its default input size (or at side S, for
+ * the variants that accept it), and the sizes it accepts. Counts come from the parameter
+ * specs; nothing is allocated.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "@efficienttrain/core";
-import { listModels, type ModelInfo, modelInfo } from "@efficienttrain/models";
+import { acceptsSize, listModels, type ModelInfo, modelInfo } from "@efficienttrain/models";
 
 function positiveInt(flag: string, raw: string | undefined, min: number): number | undefined {
   if (raw === undefined) return undefined;
@@ -31,6 +32,7 @@ function main(args: string[]): number {
         json: { type: "boolean", default: false },
         classes: { type: "string" },
         "in-chans": { type: "string" },
+        size: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -40,14 +42,17 @@ function main(args: string[]): number {
     return 2;
   }
   if (values.help) {
-    console.log("usage: deno task models [--json] [--classes N] [--in-chans C]");
+    console.log("usage: deno task models [--json] [--classes N] [--in-chans C] [--size S]");
     return 0;
   }
   let rows: ModelInfo[];
   try {
     const numClasses = positiveInt("--classes", values.classes, 0);
     const inChans = positiveInt("--in-chans", values["in-chans"], 1);
-    rows = listModels().map((name) => modelInfo(name, { numClasses, inChans }));
+    const size = positiveInt("--size", values.size, 1);
+    rows = listModels()
+      .filter((name) => size === undefined || acceptsSize(modelInfo(name).inputRule, size))
+      .map((name) => modelInfo(name, { numClasses, inChans, imgSize: size }));
   } catch (e) {
     console.error(`models: ${(e as Error).message}`);
     return 2;
@@ -57,10 +62,11 @@ function main(args: string[]): number {
     return 0;
   }
   const header = ["model", "family", "size", "params", "GFLOPs", "legal sizes", "classes"];
+  if (values.size !== undefined) header[2] = "S";
   const table = rows.map((r) => [
     r.name,
     r.family,
-    String(r.defaultSize),
+    String(values.size ?? r.defaultSize),
     r.params.toLocaleString("en-US"),
     (r.flops / 1e9).toPrecision(4),
     r.inputRule.step === 1 ? `≥ ${r.inputRule.min}` : `${r.inputRule.step}k ≥ ${r.inputRule.min}`,
