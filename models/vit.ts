@@ -122,7 +122,7 @@ export function vitFlops(
   return patch + cfg.depth * block + 2 * d * options.numClasses;
 }
 
-/** Multi-head self-attention on `[B, N, D]` (shared with nothing else, kept here). */
+/** Multi-head self-attention on `[B, N, D]`, timm's `Attention` with qkv bias. */
 function attention(
   x: tfTypes.Tensor3D,
   heads: number,
@@ -164,6 +164,8 @@ class ViT extends SpecModel {
     const g0 = this.size / this.#cfg.patch, g1 = size / this.#cfg.patch;
     this.size = size;
     if (g0 === g1) return new Map();
+    for (const m of this.#maps.values()) m.dispose();
+    this.#maps.clear();
     const f = resamplePosEmbed(g0, g1, { prefixTokens: 1 });
     this.replaceParam("pos_embed", tf.tidy(() => f(this.p("pos_embed"))));
     return new Map([["pos_embed", f]]);
