@@ -23,6 +23,7 @@ import { tileWasm } from "./tile.ts";
 import { meanWasm, sumWasm } from "./reduce.ts";
 import { transposeWasm } from "./transpose.ts";
 import { identityWasm } from "./identity.ts";
+import { erfWasm } from "./erf.ts";
 import { captureOriginal } from "./heap.ts";
 
 /** Kernel name → our implementation, for backend `wasm`. */
@@ -32,6 +33,7 @@ export const WASM_KERNELS: Readonly<Record<string, KernelFunc>> = {
   Conv2DBackpropInput: conv2dBackpropInputWasm as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dBackpropFilterWasm as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropInput: depthwiseConv2dBackpropInputWasm as unknown as KernelFunc,
+  Erf: erfWasm as unknown as KernelFunc,
   Identity: identityWasm as unknown as KernelFunc,
   MaxPoolGrad: maxPoolGradWasm as unknown as KernelFunc,
   Mean: meanWasm as unknown as KernelFunc,
@@ -42,7 +44,16 @@ export const WASM_KERNELS: Readonly<Record<string, KernelFunc>> = {
 };
 
 /** Kernels of tfjs-wasm ours call directly; captured before any override. */
-const WRAPPED = ["BatchMatMul", "Transpose", "Conv2D", "Tile", "Sum", "Mean", "Identity"];
+const WRAPPED = [
+  "BatchMatMul",
+  "Transpose",
+  "Conv2D",
+  "Tile",
+  "Sum",
+  "Mean",
+  "Identity",
+  "Erf",
+];
 
 let registered = false;
 
