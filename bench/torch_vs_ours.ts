@@ -1,7 +1,7 @@
 /**
- * `deno task bench:torch [--quick] [--models a,b] [--sizes 32,224] [--batch 128]`: train the
- * same small variants in PyTorch (`bench/torch_reference.py`, Debian's `python3-torch`, 2
- * threads, channels_last) and on our `native` backend, then print and write
+ * `deno task bench:torch [--quick] [--models a,b] [--sizes 32,224] [--batch 128] [--threads 2]`:
+ * train the same small variants in PyTorch (`bench/torch_reference.py`, Debian's `python3-torch`,
+ * channels_last, same thread count as ours) and on our `native` backend, then print and write
  * (`bench/results/vs_torch.json`) images/s and the ratio ours/PyTorch per model and size, plus
  * the per-kernel time breakdown of our step.
  *
@@ -20,20 +20,33 @@ const { values: flags } = parseArgs({
     models: { type: "string" },
     sizes: { type: "string" },
     batch: { type: "string", default: "128" },
+    threads: { type: "string", default: "2" },
     python: { type: "string", default: "/usr/bin/python3" },
     out: { type: "string", default: "bench/results/vs_torch.json" },
   },
 });
 
-/** Ours runs the registry model; `fused:` runs the inline net with the fused batch norm. */
-const DEFAULT_MODELS = "resnet8_cifar,resnet20_cifar,fused:resnet8_cifar,fused:resnet20_cifar";
-const models =
-  (flags.models ?? (flags.quick ? "resnet20_cifar,fused:resnet20_cifar" : DEFAULT_MODELS))
-    .split(",");
+/**
+ * Ours runs the registry model (`@efficienttrain/models`, batch norm via tf.moments); `fused:`
+ * runs the same CIFAR ResNet inline with the native backend's fused batch norm.
+ */
+const DEFAULT_MODELS = [
+  "resnet8_cifar",
+  "resnet20_cifar",
+  "fused:resnet8_cifar",
+  "fused:resnet20_cifar",
+  "convnext_atto_patch2_32",
+  "deit_tiny_patch4_32",
+].join(",");
+const QUICK_MODELS = "resnet20_cifar,fused:resnet20_cifar,convnext_atto_patch2_32";
+const models = (flags.models ?? (flags.quick ? QUICK_MODELS : DEFAULT_MODELS)).split(",");
 const sizes = (flags.sizes ?? "32").split(",").map(Number);
 const batch = Number(flags.batch);
-const steps = flags.quick ? 3 : 5;
-const warmup = flags.quick ? 1 : 2;
+const steps = flags.quick ? 2 : 3;
+const warmup = 1;
+const threads = Number(flags.threads);
+// Both sides get the same thread count; ours reads it when oneDNN loads (below).
+Deno.env.set("OMP_NUM_THREADS", String(threads));
 
 function loadAverage(): number {
   try {
@@ -72,6 +85,8 @@ async function runTorch(): Promise<{ version: string; results: TorchResult[]; lo
       String(steps),
       "--warmup",
       String(warmup),
+      "--threads",
+      String(threads),
     ],
     stdout: "piped",
     stderr: "piped",
@@ -117,7 +132,8 @@ for (const model of models) {
 const pad = (s: string, n: number) => s.padEnd(n);
 const num = (v: number | null, d = 1) => (v === null ? "n/a" : v.toFixed(d));
 console.log(
-  `PyTorch ${torch.version} (2 threads, channels_last, load ${torch.load}) vs ours (native), ` +
+  `PyTorch ${torch.version} (${threads} threads, channels_last, load ${torch.load}) vs ours ` +
+    `(native, ${threads} threads), ` +
     `batch ${batch}, ${steps} timed steps (median)`,
 );
 console.log(
@@ -150,7 +166,8 @@ await writeTextFileAtomic(
   JSON.stringify(
     {
       date: new Date().toISOString(),
-      torch: { version: torch.version, threads: 2, loadAverage: torch.load },
+      threads,
+      torch: { version: torch.version, loadAverage: torch.load },
       batch,
       steps,
       rows,

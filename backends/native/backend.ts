@@ -35,7 +35,7 @@ export function registerNative(priority = 0): void {
   const name = NATIVE_BACKEND_NAME;
   const overrides = [
     ...convKernels(ctx, name),
-    ...matMulKernels(libs.gemm, name),
+    ...matMulKernels(ctx, name),
     ...elementwiseKernels(ctx, libs.gemm, name),
     ...batchNormKernels(ctx, name),
     reluGradKernel(ctx, name),

@@ -160,6 +160,10 @@ const DNNL_SYMBOLS = {
     parameters: ["buffer", "i32", "i32", "buffer", "buffer", "i32"],
     result: "i32",
   },
+  dnnl_matmul_desc_init: {
+    parameters: ["buffer", "buffer", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
   dnnl_sgemm: {
     parameters: [
       "u8",

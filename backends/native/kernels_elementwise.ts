@@ -257,7 +257,8 @@ function erfKernel(ctx: DnnlContext): NativeKernelFunc {
       const v = Math.abs(xi);
       const t = 1 / (1 + p * v);
       const r = 1 - ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t * y[i];
-      y[i] = xi < 0 ? -r : r;
+      // x/|x| is the sign without a branch (random signs defeat the branch predictor).
+      y[i] = r * (xi / (v + 1e-30));
     }
     return output(args.backend, x.shape, y);
   };

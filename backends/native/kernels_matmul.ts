@@ -1,11 +1,14 @@
 /**
- * BatchMatMul and _FusedMatMul on the native backend through a row-major sgemm, one call
- * per batch entry (broadcast batch dims of size 1 reuse the same operand).
+ * BatchMatMul and _FusedMatMul on the native backend as one oneDNN `matmul` primitive per
+ * call: transposes are strides, batch broadcasting (a side with batch 1) is a dim of 1, and
+ * _FusedMatMul's per-column bias and ReLU are fused into the same pass. One primitive runs all
+ * batch entries in one parallel region; a loop of per-entry GEMMs (the attention products of
+ * DeiT/Swin are 100s of 65×64 matrices) pays a thread-team barrier per entry.
  *
  * @module
  */
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
-import type { Gemm } from "./ffi.ts";
+import { D, type DnnlContext, mdStrides, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
 import {
   allFloat32,
   cpuKernel,
@@ -23,119 +26,119 @@ interface MatMulAttrs {
   activation?: string;
 }
 
-/**
- * C[b] = op(A[b]) · op(B[b]) for row-major batches; returns the output shape and values, or
- * null when the shapes need tfjs's general broadcasting.
- */
-export function batchedSgemm(
-  gemm: Gemm,
-  a: { shape: readonly number[]; values: Float32Array },
-  b: { shape: readonly number[]; values: Float32Array },
-  opts: { transposeA: boolean; transposeB: boolean },
-  alloc: (length: number) => Float32Array = (length) => new Float32Array(length),
-): { shape: number[]; values: Float32Array } | null {
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  const m = opts.transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-  const k = opts.transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-  const kb = opts.transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
-  const n = opts.transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-  if (k !== kb) return null;
-  const batchA = sizeOf(a.shape.slice(0, -2));
-  const batchB = sizeOf(b.shape.slice(0, -2));
-  // Only "same batch" or "one side unbatched" (all leading dims 1); tfjs-cpu does the rest.
-  const outer = batchA >= batchB ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
-  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
-  if (batchA === batchB && ra !== rb) {
-    // Same count but different ranks (e.g. [1,2] vs [2]) still means the same layout.
-  }
-  const batch = Math.max(batchA, batchB);
-  const c = alloc(batch * m * n);
-  const lda = opts.transposeA ? m : k;
-  const ldb = opts.transposeB ? k : n;
-  if (batchB === 1 && !opts.transposeA && batch > 1) {
-    // A's batches are contiguous rows: one GEMM with M = batch·m.
-    gemm.sgemm(
-      false,
-      opts.transposeB,
-      { m: batch * m, n, k },
-      { data: a.values, ld: lda },
-      { data: b.values, ld: ldb },
-      { data: c, ld: n, alpha: 1, beta: 0 },
-    );
-  } else {
-    for (let i = 0; i < batch; i++) {
-      const av = a.values.subarray(
-        (batchA === 1 ? 0 : i) * m * k,
-        (batchA === 1 ? 1 : i + 1) * m * k,
-      );
-      const bv = b.values.subarray(
-        (batchB === 1 ? 0 : i) * k * n,
-        (batchB === 1 ? 1 : i + 1) * k * n,
-      );
-      const cv = c.subarray(i * m * n, (i + 1) * m * n);
-      gemm.sgemm(
-        opts.transposeA,
-        opts.transposeB,
-        { m, n, k },
-        { data: av, ld: lda },
-        { data: bv, ld: ldb },
-        { data: cv, ld: n, alpha: 1, beta: 0 },
-      );
-    }
-  }
-  return { shape: [...outer, m, n], values: c };
+/** The product's geometry: batch sizes of each side, M, N, K, transposes. */
+export interface MatMulGeometry {
+  readonly batchA: number;
+  readonly batchB: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly transposeA: boolean;
+  readonly transposeB: boolean;
 }
 
-function makeMatMulKernels(gemm: Gemm): Record<string, NativeKernelFunc> {
+/**
+ * Geometry of `op(a)·op(b)` in tfjs's BatchMatMul convention, with the output shape; null
+ * when the batch dims need tfjs's general broadcasting (both sides batched, differently).
+ */
+export function matMulGeometry(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  opts: { transposeA: boolean; transposeB: boolean },
+): { geometry: MatMulGeometry; outShape: number[] } | null {
+  const ra = aShape.length;
+  const rb = bShape.length;
+  const m = opts.transposeA ? aShape[ra - 1] : aShape[ra - 2];
+  const k = opts.transposeA ? aShape[ra - 2] : aShape[ra - 1];
+  const kb = opts.transposeB ? bShape[rb - 1] : bShape[rb - 2];
+  const n = opts.transposeB ? bShape[rb - 2] : bShape[rb - 1];
+  if (k !== kb) return null;
+  const batchA = sizeOf(aShape.slice(0, -2));
+  const batchB = sizeOf(bShape.slice(0, -2));
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
+  const outer = batchA >= batchB ? aShape.slice(0, -2) : bShape.slice(0, -2);
+  return {
+    geometry: { batchA, batchB, m, n, k, transposeA: opts.transposeA, transposeB: opts.transposeB },
+    outShape: [...outer, m, n],
+  };
+}
+
+const prims = new Map<string, Primitive>();
+
+function matmulPrimitive(
+  ctx: DnnlContext,
+  g: MatMulGeometry,
+  fused: { bias: boolean; relu: boolean },
+): Primitive {
+  const key = `${g.batchA},${g.batchB},${g.m},${g.n},${g.k},${g.transposeA},${g.transposeB}|` +
+    `${fused.bias},${fused.relu}`;
+  let p = prims.get(key);
+  if (p === undefined) {
+    const batch = Math.max(g.batchA, g.batchB);
+    // A logical [batch, M, K] over storage [batch, M, K] or, transposed, [batch, K, M].
+    const src = mdStrides(
+      ctx,
+      [g.batchA, g.m, g.k],
+      g.transposeA ? [g.m * g.k, 1, g.m] : [g.m * g.k, g.k, 1],
+    );
+    const weights = mdStrides(
+      ctx,
+      [g.batchB, g.k, g.n],
+      g.transposeB ? [g.k * g.n, 1, g.k] : [g.k * g.n, g.n, 1],
+    );
+    const dst = mdStrides(ctx, [batch, g.m, g.n], [g.m * g.n, g.n, 1]);
+    const bias = mdStrides(ctx, [1, 1, g.n], [g.n, g.n, 1]);
+    const desc = opDesc();
+    const status = ctx.lib.dnnl_matmul_desc_init(
+      desc,
+      src.bytes as Uint8Array<ArrayBuffer>,
+      weights.bytes as Uint8Array<ArrayBuffer>,
+      (fused.bias ? bias.bytes : new Uint8Array(696)) as Uint8Array<ArrayBuffer>,
+      dst.bytes as Uint8Array<ArrayBuffer>,
+    );
+    if (status !== 0) throw new Error(`oneDNN matmul_desc_init failed (${status})`);
+    let attr: Deno.PointerValue = null;
+    if (fused.relu) {
+      const out = new BigUint64Array(1);
+      ctx.lib.dnnl_primitive_attr_create(out);
+      attr = Deno.UnsafePointer.create(out[0]);
+      ctx.lib.dnnl_post_ops_create(out);
+      const ops = Deno.UnsafePointer.create(out[0]);
+      ctx.lib.dnnl_post_ops_append_eltwise(ops, 1, D.eltwiseRelu, 0, 0);
+      ctx.lib.dnnl_primitive_attr_set_post_ops(attr, ops);
+    }
+    const pd = primitiveDesc(ctx, desc, null, attr);
+    if (pd === null) throw new Error("oneDNN has no matmul implementation");
+    const args: [number, typeof src][] = [[D.argSrc, src], [D.argWeights, weights]];
+    if (fused.bias) args.push([D.argBias, bias]);
+    args.push([D.argDst, dst]);
+    p = new Primitive(ctx, pd, args);
+    prims.set(key, p);
+  }
+  return p;
+}
+
+function makeMatMulKernels(ctx: DnnlContext): Record<string, NativeKernelFunc> {
   const matmul = (args: KernelArgs, fused: boolean): TensorInfo => {
     const { a, b, bias } = args.inputs as Record<string, TensorInfo | undefined>;
     const attrs = args.attrs as unknown as MatMulAttrs;
     const name = fused ? "_FusedMatMul" : "BatchMatMul";
     if (!allFloat32(a, b, bias)) return cpuKernel(name)(args) as TensorInfo;
-    const r = batchedSgemm(
-      gemm,
-      { shape: a!.shape, values: f32(args.backend, a!) },
-      { shape: b!.shape, values: f32(args.backend, b!) },
-      attrs,
-      (length) => take(args.backend, length),
-    );
+    const r = matMulGeometry(a!.shape, b!.shape, attrs);
     if (r === null) return cpuKernel(name)(args) as TensorInfo;
-    const n = r.shape[r.shape.length - 1];
     const activation = fused ? (attrs.activation ?? "linear") : "linear";
-    const simpleBias = bias && bias.shape.length === 1 && bias.shape[0] === n;
-    if (bias && !simpleBias) {
-      // Rare broadcast shapes: let tfjs-cpu do the whole fused op.
+    const n = r.geometry.n;
+    const simpleBias = bias !== undefined && bias.shape.length === 1 && bias.shape[0] === n;
+    // Other activations and bias shapes (rare) go to tfjs-cpu whole.
+    if ((bias && !simpleBias) || (activation !== "linear" && activation !== "relu")) {
       return cpuKernel(name)(args) as TensorInfo;
     }
-    const c = r.values;
-    if (simpleBias) {
-      const bv = f32(args.backend, bias!);
-      for (let i = 0; i < c.length; i += n) {
-        for (let j = 0; j < n; j++) c[i + j] += bv[j];
-      }
-    }
-    if (activation === "relu") {
-      for (let i = 0; i < c.length; i++) if (c[i] < 0) c[i] = 0;
-    }
-    const out = output(args.backend, r.shape, c);
-    if (activation === "linear" || activation === "relu") return out;
-    // Other activations: tfjs-cpu applies them to the finished product.
-    const kernel = { relu6: "Relu6", elu: "Elu", sigmoid: "Sigmoid", leakyrelu: "LeakyRelu" }[
-      activation
-    ];
-    if (!kernel) {
-      args.backend.disposeData(out.dataId);
-      return cpuKernel(name)(args) as TensorInfo;
-    }
-    const alpha = (args.attrs as { leakyreluAlpha?: number }).leakyreluAlpha ?? 0.2;
-    const act = cpuKernel(kernel)({
-      inputs: { x: out },
-      backend: args.backend,
-      attrs: kernel === "LeakyRelu" ? { alpha } : {},
-    }) as TensorInfo;
-    args.backend.disposeData(out.dataId);
-    return act;
+    const p = matmulPrimitive(ctx, r.geometry, { bias: simpleBias, relu: activation === "relu" });
+    const c = take(args.backend, sizeOf(r.outShape));
+    const inputs = [f32(args.backend, a!), f32(args.backend, b!)];
+    if (simpleBias) inputs.push(f32(args.backend, bias!));
+    p.exec([...inputs, c]);
+    return output(args.backend, r.outShape, c);
   };
   return {
     BatchMatMul: (args) => matmul(args, false),
@@ -148,11 +151,11 @@ function makeMatMulKernels(gemm: Gemm): Record<string, NativeKernelFunc> {
  *
  * @example
  * ```ts ignore
- * for (const k of matMulKernels(gemm, "native")) tf.registerKernel(k);
+ * for (const k of matMulKernels(ctx, "native")) tf.registerKernel(k);
  * ```
  */
-export function matMulKernels(gemm: Gemm, backendName: string): KernelConfig[] {
-  return Object.entries(makeMatMulKernels(gemm)).map(([kernelName, kernelFunc]) => ({
+export function matMulKernels(ctx: DnnlContext, backendName: string): KernelConfig[] {
+  return Object.entries(makeMatMulKernels(ctx)).map(([kernelName, kernelFunc]) => ({
     kernelName,
     backendName,
     kernelFunc: kernelFunc as unknown as KernelConfig["kernelFunc"],

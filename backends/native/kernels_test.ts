@@ -162,6 +162,9 @@ Deno.test({ name: "native: matMul, batched and fused, values and gradients", ign
     conform(`matMul ${ta} ${tb}`, (x, y) => tf.matMul(x, y, ta, tb), [a, b]);
     conform(`batched ${ta} ${tb}`, (x, y) => tf.matMul(x, y, ta, tb), [[4, ...a], [4, ...b]]);
     // tfjs-core's BatchMatMul gradient does not reduce broadcast batch dims: values only.
+    conform(`broadcast A ${ta} ${tb}`, (x, y) => tf.matMul(x, y, ta, tb), [a, [3, ...b]], {
+      grads: false,
+    });
     conform(`broadcast B ${ta} ${tb}`, (x, y) => tf.matMul(x, y, ta, tb), [[2, 3, ...a], b], {
       grads: false,
     });
