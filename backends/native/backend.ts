@@ -17,6 +17,7 @@ import { batchNormKernels, registerBatchNormGradient } from "./batch_norm.ts";
 import { registerReluGradient, reluGradKernel } from "./relu_grad.ts";
 import { layoutKernels } from "./kernels_layout.ts";
 import { layerNormKernels, registerLayerNormGradient } from "./layer_norm.ts";
+import { geluKernels, registerGeluGradient } from "./gelu.ts";
 
 /** The name the backend is registered under in tfjs. */
 export const NATIVE_BACKEND_NAME = "native";
@@ -41,8 +42,10 @@ export function registerNative(priority = 0): void {
     reluGradKernel(ctx, name),
     ...layoutKernels(ctx, name),
     ...layerNormKernels(ctx, name),
+    ...geluKernels(ctx, name),
   ];
   registerLayerNormGradient();
+  registerGeluGradient();
   registerBatchNormGradient();
   registerReluGradient(name);
   const overridden = new Set(overrides.map((k) => k.kernelName));

@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import {
   batchNormTraining,
+  geluFused,
   layerNormFused,
   NATIVE_BACKEND_NAME,
   probeNative,
@@ -270,6 +271,12 @@ Deno.test({ name: "native: fused layerNorm matches the moments formula", ignore 
       [shape, c, c],
     );
   }
+});
+
+Deno.test({ name: "native: fused GELU matches the erf formula", ignore }, async () => {
+  await setup();
+  conform("geluFused", (x) => geluFused(tf.mul(x, 3)), [[8, 12, 12, 16]]);
+  conform("geluFused small", (x) => geluFused(x), [[3, 5]]);
 });
 
 Deno.test({ name: "native: transpose, split and softmax", ignore }, async () => {

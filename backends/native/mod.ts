@@ -15,6 +15,7 @@ import { loadNativeLibs } from "./ffi.ts";
 export { NATIVE_BACKEND_NAME };
 export { batchNormTraining, type BatchNormTrainingResult } from "./batch_norm.ts";
 export { layerNormFused } from "./layer_norm.ts";
+export { geluFused } from "./gelu.ts";
 
 /** Whether the native backend can run here, and if not, why and how to fix it. */
 export interface NativeProbe {
