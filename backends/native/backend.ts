@@ -18,6 +18,7 @@ import { registerReluGradient, reluGradKernel } from "./relu_grad.ts";
 import { layoutKernels } from "./kernels_layout.ts";
 import { layerNormKernels, registerLayerNormGradient } from "./layer_norm.ts";
 import { geluKernels, registerGeluGradient } from "./gelu.ts";
+import { broadcastGradKernel, registerReduceGradients } from "./reduce_grad.ts";
 
 /** The name the backend is registered under in tfjs. */
 export const NATIVE_BACKEND_NAME = "native";
@@ -43,9 +44,11 @@ export function registerNative(priority = 0): void {
     ...layoutKernels(ctx, name),
     ...layerNormKernels(ctx, name),
     ...geluKernels(ctx, name),
+    broadcastGradKernel(ctx, name),
   ];
   registerLayerNormGradient();
   registerGeluGradient();
+  registerReduceGradients(name);
   registerBatchNormGradient();
   registerReluGradient(name);
   const overridden = new Set(overrides.map((k) => k.kernelName));
