@@ -355,10 +355,12 @@ export function loadNativeLibs(): NativeLibs | string {
     // Without --allow-env the libraries fall back to their own defaults (all cores).
   }
   let dnnl: DnnlLib;
+  // ET_NATIVE_DNNL points at another build of oneDNN 2.x (same C ABI).
+  const dnnlPath = envGet("ET_NATIVE_DNNL") || LIBRARIES.dnnl;
   try {
-    dnnl = Deno.dlopen(LIBRARIES.dnnl, DNNL_SYMBOLS).symbols;
+    dnnl = Deno.dlopen(dnnlPath, DNNL_SYMBOLS).symbols;
   } catch (e) {
-    return failure = `cannot load ${LIBRARIES.dnnl} (oneDNN): ${firstLine(e)}; ` +
+    return failure = `cannot load ${dnnlPath} (oneDNN 2.x): ${firstLine(e)}; ` +
       `install it with: apt-get install ${PACKAGES}`;
   }
   let gemm = onednnGemm(dnnl);

@@ -81,7 +81,22 @@ async function setup(): Promise<void> {
 
 Deno.test("probeNative explains itself", () => {
   assert.equal(typeof probe.available, "boolean");
-  if (!probe.available) assert.match(probe.reason, /apt-get install/);
+  if (!probe.available) assert.match(probe.reason, /apt-get install libdnnl2/);
+});
+
+Deno.test("without oneDNN the probe names the package to install", async () => {
+  const code = `import { probeNative } from "${new URL("./mod.ts", import.meta.url).href}";
+    console.log(JSON.stringify(probeNative()));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    env: { ET_NATIVE_DNNL: "/nonexistent/libdnnl.so.2" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop()!;
+  const p = JSON.parse(line);
+  assert.equal(p.available, false);
+  assert.match(p.reason, /nonexistent.*apt-get install libdnnl2/);
 });
 
 Deno.test({ name: "native: Conv2D values and gradients", ignore }, async () => {
