@@ -57,6 +57,9 @@ export function batchMatMulWasm(args: WasmKernelArgs): TensorInfo {
     m,
     n,
   ];
+  if (batch === 1 && swappedIsCheaper(m, k, n, transposeA, transposeB)) {
+    return relabel(swapped(args, m, k, n), outShape);
+  }
   const out = alloc(backend, [batch, m, n]);
   for (let i = 0; i < batch; i++) {
     const ia = batchA === 1 ? 0 : i, ib = batchB === 1 ? 0 : i;
@@ -82,4 +85,42 @@ export function batchMatMulWasm(args: WasmKernelArgs): TensorInfo {
     free(backend, ci);
   }
   return relabel(out, outShape);
+}
+
+/**
+ * Floats moved (copied, transposed, packed by XNNPACK) to compute op(A)·op(B) directly, versus
+ * as (op(B)ᵀ·op(A)ᵀ)ᵀ. b is always copied (fresh id) and packed, so the direct form costs
+ * 2kn (+ mk to lay out a transposed A); the swapped form uses B in place when it arrives
+ * transposed, copies and packs A (2mk) and transposes the [n, m] result back. For a·Wᵀ with
+ * few rows (a linear layer's input gradient at small batch) the swapped form moves far less.
+ */
+function swappedIsCheaper(m: number, k: number, n: number, tA: boolean, tB: boolean): boolean {
+  const direct = (tA ? m * k : 0) + 2 * k * n;
+  const swappedCost = (tB ? 0 : k * n) + 2 * m * k + n * m;
+  return swappedCost < direct;
+}
+
+/** op(A)·op(B) for single matrices computed as (op(B)ᵀ·op(A)ᵀ)ᵀ on XNNPACK. */
+function swapped(args: WasmKernelArgs, m: number, k: number, n: number): TensorInfo {
+  const { backend } = args;
+  const { a, b } = args.inputs;
+  const tA = args.attrs?.transposeA === true, tB = args.attrs?.transposeB === true;
+  // a' = op(B)ᵀ, [n, k]: B itself when it arrives transposed (a operands are not cached).
+  const a2 = tB ? withShape(b, [1, n, k]) : alloc(backend, [1, n, k]);
+  if (!tB) transposeMatrix(f32(backend, b).subarray(0, k * n), f32(backend, a2), k, n);
+  // b' = op(A)ᵀ, [k, m]: always a fresh tensor (XNNPACK caches packed b operands by id).
+  const b2 = alloc(backend, [1, k, m]);
+  const srcA = f32(backend, a).subarray(0, m * k);
+  if (tA) f32(backend, b2).set(srcA);
+  else transposeMatrix(srcA, f32(backend, b2), m, k);
+  const cT = runWasm("BatchMatMul", backend, { a: a2, b: b2 }, {
+    transposeA: false,
+    transposeB: false,
+  });
+  if (a2.dataId !== b.dataId) free(backend, a2);
+  free(backend, b2);
+  const out = alloc(backend, [m, n]);
+  transposeMatrix(f32(backend, cT), f32(backend, out), n, m);
+  free(backend, cT);
+  return out;
 }

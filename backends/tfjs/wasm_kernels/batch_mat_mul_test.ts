@@ -16,6 +16,9 @@ const cases: Record<string, Case> = {
   "a·bᵀ": { a: [40, 48], b: [50, 48], tA: false, tB: true },
   "aᵀ·b": { a: [48, 40], b: [48, 50], tA: true, tB: false },
   "aᵀ·bᵀ": { a: [48, 40], b: [50, 48], tA: true, tB: true },
+  // few rows against a wide weight: computed as (W·aᵀ)ᵀ
+  "few rows · Wᵀ (swapped)": { a: [8, 96], b: [120, 96], tA: false, tB: true },
+  "few rows, aᵀ·bᵀ (swapped)": { a: [96, 8], b: [120, 96], tA: true, tB: true },
   "batched q·kᵀ (attention)": { a: [2, 3, 33, 32], b: [2, 3, 33, 32], tA: false, tB: true },
   "batched small (falls back)": { a: [5, 7, 4], b: [5, 4, 6], tA: false, tB: false },
 };
