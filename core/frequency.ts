@@ -333,7 +333,10 @@ export function fftReference(
 ): { re: Float64Array; im: Float64Array } {
   const n = re.length;
   const sign = options.inverse ? 1 : -1;
-  const out = fftRecursive(re, im, 0, 1, n, sign);
+  const out = { re: new Float64Array(n), im: new Float64Array(n) };
+  if (n === 0) return out;
+  const tw = twiddles(n);
+  fftInto(re, im, 0, 1, n, { sign, tw, n }, out, 0);
   if (options.inverse) {
     for (let i = 0; i < n; i++) {
       out.re[i]! /= n;
@@ -343,57 +346,70 @@ export function fftReference(
   return out;
 }
 
+const twiddleCache = new Map<number, { cos: Float64Array; sin: Float64Array }>();
+
+/** cos and sin of 2π·j/n for j < n, computed once per length. */
+function twiddles(n: number): { cos: Float64Array; sin: Float64Array } {
+  let t = twiddleCache.get(n);
+  if (!t) {
+    t = { cos: new Float64Array(n), sin: new Float64Array(n) };
+    for (let j = 0; j < n; j++) {
+      t.cos[j] = Math.cos((2 * Math.PI * j) / n);
+      t.sin[j] = Math.sin((2 * Math.PI * j) / n);
+    }
+    if (twiddleCache.size > 64) twiddleCache.clear();
+    twiddleCache.set(n, t);
+  }
+  return t;
+}
+
 function smallestFactor(n: number): number {
   if (n % 2 === 0) return 2;
   for (let p = 3; p * p <= n; p += 2) if (n % p === 0) return p;
   return n;
 }
 
-function fftRecursive(
+/**
+ * Decimation in time: the length-`len` transform of x[offset + j·stride] is written to
+ * out[at … at+len). The p sub-transforms of length len/p land in consecutive blocks of `out`
+ * first, then are combined with twiddles e^{sign·2πi·r·k/len} = table[(r·k·(N/len)) mod N].
+ */
+function fftInto(
   re: Float64Array,
   im: Float64Array,
   offset: number,
   stride: number,
-  n: number,
-  sign: number,
-): { re: Float64Array; im: Float64Array } {
-  const outRe = new Float64Array(n);
-  const outIm = new Float64Array(n);
-  if (n === 1) {
-    outRe[0] = re[offset]!;
-    outIm[0] = im[offset]!;
-    return { re: outRe, im: outIm };
+  len: number,
+  ctx: { sign: number; tw: { cos: Float64Array; sin: Float64Array }; n: number },
+  out: { re: Float64Array; im: Float64Array },
+  at: number,
+): void {
+  if (len === 1) {
+    out.re[at] = re[offset]!;
+    out.im[at] = im[offset]!;
+    return;
   }
-  const p = smallestFactor(n);
-  const m = n / p;
-  const subs: Array<{ re: Float64Array; im: Float64Array }> = [];
-  if (m === 1) {
-    for (let r = 0; r < p; r++) {
-      subs.push({
-        re: Float64Array.of(re[offset + r * stride]!),
-        im: Float64Array.of(im[offset + r * stride]!),
-      });
-    }
-  } else {
-    for (let r = 0; r < p; r++) {
-      subs.push(fftRecursive(re, im, offset + r * stride, stride * p, m, sign));
-    }
+  const p = smallestFactor(len);
+  const m = len / p;
+  for (let r = 0; r < p; r++) {
+    fftInto(re, im, offset + r * stride, stride * p, m, ctx, out, at + r * m);
   }
-  // X[k] = Σ_r e^{sign·2πi·r·k/n} Y_r[k mod m]
-  for (let k = 0; k < n; k++) {
+  const subRe = out.re.slice(at, at + len), subIm = out.im.slice(at, at + len);
+  const scale = ctx.n / len;
+  const { cos, sin } = ctx.tw;
+  for (let k = 0; k < len; k++) {
     let sr = 0, si = 0;
     const km = k % m;
     for (let r = 0; r < p; r++) {
-      const angle = (sign * 2 * Math.PI * ((r * k) % n)) / n;
-      const c = Math.cos(angle), s = Math.sin(angle);
-      const yr = subs[r]!.re[km]!, yi = subs[r]!.im[km]!;
+      const j = ((r * k) % len) * scale;
+      const c = cos[j]!, s = ctx.sign * sin[j]!;
+      const yr = subRe[r * m + km]!, yi = subIm[r * m + km]!;
       sr += yr * c - yi * s;
       si += yr * s + yi * c;
     }
-    outRe[k] = sr;
-    outIm[k] = si;
+    out.re[at + k] = sr;
+    out.im[at + k] = si;
   }
-  return { re: outRe, im: outIm };
 }
 
 /** Flat index of element (n, c, y, x) under a geometry's layout. */
