@@ -1,0 +1,87 @@
+/**
+ * End-to-end tests of `deno task train` as a user runs it: a run killed with SIGKILL mid-epoch
+ * and resumed reaches the same final metrics as an uninterrupted run with the same seed; bad
+ * flags exit 1 with a message naming the flag.
+ */
+import assert from "node:assert/strict";
+
+const root = new URL("..", import.meta.url).pathname;
+const common = [
+  "--model=test_resnet",
+  "--data=mnist",
+  "--curriculum=efficienttrain",
+  "--epochs=2",
+  "--batch-size=32",
+  "--limit-train=320",
+  "--limit-test=200",
+  "--backend=wasm",
+  "--workers=0",
+  "--checkpoint-steps=2",
+  "--log-every=1",
+  "--json",
+];
+
+function trainCommand(args: string[]): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}cli/train.ts`, ...common, ...args],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  });
+}
+
+async function summaryOf(output: Deno.CommandOutput): Promise<Record<string, unknown>> {
+  const text = new TextDecoder().decode(output.stdout);
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr).slice(-2000));
+  return JSON.parse(text.slice(text.indexOf("{")));
+}
+
+Deno.test({
+  name: "train CLI: kill -9 mid-epoch, --resume, same final metrics as an uninterrupted run",
+  sanitizeResources: false,
+  async fn() {
+    const out = await Deno.makeTempDir();
+    const reference = await summaryOf(
+      await trainCommand([`--out=${out}`, "--run-name=reference"]).output(),
+    );
+
+    const runDir = `${out}/killed`;
+    const child = trainCommand([`--out=${out}`, "--run-name=killed"]).spawn();
+    // wait until the run is past its first mid-epoch checkpoint, then kill it hard
+    for (let i = 0; i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const metrics = await Deno.readTextFile(`${runDir}/metrics.jsonl`).catch(() => "");
+      const steps = metrics.split("\n").filter((l) => l.includes('"kind":"step"')).length;
+      if (steps >= 5) break;
+    }
+    child.kill("SIGKILL");
+    const killed = await child.output();
+    assert.notEqual(killed.code, 0, "the run was killed before it finished");
+    await Deno.stat(`${runDir}/checkpoint.safetensors`);
+
+    const resumed = await summaryOf(await trainCommand([`--resume=${runDir}`]).output());
+    assert.ok(Number(resumed.resumedFromStep) > 0, "resumed from a checkpoint");
+    assert.equal(resumed.top1, reference.top1);
+    assert.equal(resumed.top5, reference.top5);
+    assert.equal(resumed.testLoss, reference.testLoss);
+    const metrics = (await Deno.readTextFile(`${runDir}/metrics.jsonl`)).trim().split("\n")
+      .map((l) => JSON.parse(l));
+    const steps = metrics.filter((m) => m.kind === "step").map((m) => m.step);
+    assert.deepEqual(steps, [...new Set(steps)], "no duplicate step records after the resume");
+    for (const file of ["config.json", "summary.json", "accuracy_vs_time.svg", "curriculum.svg"]) {
+      await Deno.stat(`${runDir}/${file}`);
+    }
+  },
+});
+
+Deno.test("train CLI: a bad flag value exits 1 naming the flag", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}cli/train.ts`, "--batch-size=0"],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(output.code, 1);
+  assert.match(new TextDecoder().decode(output.stderr), /--batch-size/);
+});
