@@ -21,9 +21,11 @@ import {
   runWasm,
   transpose2d,
   type WasmKernelArgs,
+  withShape,
 } from "./heap.ts";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { im2col } from "./im2col.ts";
+import { batchMatMulWasm } from "./batch_mat_mul.ts";
 import { nhwcToCHWN, swapLeadingAxes } from "./layout.ts";
 
 /**
@@ -57,12 +59,13 @@ export function conv2dBackpropFilterWasm(args: WasmKernelArgs): TensorInfo {
 }
 
 function pointwise(b: BackendWasm, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
+  // dW[Ci, Co] = xᵀ[Ci, M] · dy[M, Co]; the matmul kernel picks the cheaper operand layout.
   const M = g.batchSize * g.outHeight * g.outWidth;
-  const xT = transpose2d(b, x, M, g.inChannels);
-  const dyCopy = copyRows(b, dy, 0, M, g.outChannels); // fresh id: XNNPACK caches b operands
-  const dw = gemm(b, xT, dyCopy);
-  free(b, xT);
-  free(b, dyCopy);
+  const dw = batchMatMulWasm({
+    inputs: { a: withShape(x, [M, g.inChannels]), b: withShape(dy, [M, g.outChannels]) },
+    backend: b,
+    attrs: { transposeA: true, transposeB: false },
+  });
   return relabel(dw, [1, 1, g.inChannels, g.outChannels]);
 }
 
