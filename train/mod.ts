@@ -23,3 +23,4 @@ export * from "./compare.ts";
 export * from "./services.ts";
 export * from "./job.ts";
 export * from "./profile.ts";
+export * from "./compare_job.ts";

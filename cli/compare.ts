@@ -1,0 +1,101 @@
+/**
+ * `deno task compare --models a,b --curricula baseline,efficienttrain --data … --epochs E
+ * [--seeds 0,1] [--compare-out dir] [any train flag]`: identical recipe and seeds per pair,
+ * then a table (wall time, measured and predicted speedup, top-1, time to accuracy) and an
+ * accuracy-vs-time overlay per model.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Effect, Layer } from "effect";
+import { InvalidArgumentError } from "@efficienttrain/core";
+import { backendLayer } from "@efficienttrain/backend-tfjs";
+import { datasetLayer } from "@efficienttrain/data";
+import { layer as modelRegistryLayer } from "@efficienttrain/models";
+import { curriculaLayer } from "@efficienttrain/curricula";
+import {
+  compareJob,
+  comparisonMarkdown,
+  parseTrainArgs,
+  reporterLayer,
+  trainerLayer,
+  trainHelp,
+} from "@efficienttrain/train";
+import { runCli } from "./_run.ts";
+
+const OWN = ["models", "curricula", "seeds", "compare-out", "epochs-by-curriculum"];
+
+await runCli(async (args) => {
+  const own = parseArgs({
+    args,
+    strict: false,
+    options: Object.fromEntries(OWN.map((k) => [k, { type: "string" as const }])),
+  }).values as Record<string, string | undefined>;
+  const parsed = parseTrainArgs(withoutOwnFlags(args));
+  if (parsed.help) {
+    console.log(
+      "usage: deno task compare --models a,b --curricula baseline,efficienttrain [--seeds 0,1]\n" +
+        "       [--compare-out dir] [--epochs-by-curriculum efficienttrain++=4] [train flags]\n\n" +
+        trainHelp("compare").split("\n").slice(2).join("\n"),
+    );
+    return 0;
+  }
+  const list = (flag: string, fallback: string) =>
+    (own[flag] ?? fallback).split(",").map((s) => s.trim()).filter(Boolean);
+  const models = list("models", parsed.settings.model);
+  const curricula = list("curricula", "baseline,efficienttrain");
+  const seeds = list("seeds", String(parsed.settings.seed)).map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n)) {
+      throw new InvalidArgumentError({ argument: "--seeds", value: s, reason: "must be integers" });
+    }
+    return n;
+  });
+  const epochsByCurriculum: Record<string, number> = {};
+  for (const pair of list("epochs-by-curriculum", "")) {
+    const [name, value] = pair.split("=");
+    const n = Number(value);
+    if (!name || !(n > 0)) {
+      throw new InvalidArgumentError({
+        argument: "--epochs-by-curriculum",
+        value: pair,
+        reason: "expected curriculum=epochs with epochs > 0",
+      });
+    }
+    epochsByCurriculum[name] = n;
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+  const outDir = own["compare-out"] ?? `${parsed.settings.out}/compare-${stamp}`;
+  const { settings } = parsed;
+  const layers = Layer.mergeAll(
+    backendLayer(settings.backend),
+    datasetLayer(settings.data, { log: (line) => console.error(line) }),
+    modelRegistryLayer,
+    curriculaLayer,
+    trainerLayer,
+    reporterLayer({ quiet: false }),
+  );
+  const result = await Effect.runPromise(
+    Effect.provide(
+      compareJob(settings, { models, curricula, seeds, outDir, epochsByCurriculum }),
+      layers,
+    ),
+  );
+  console.log(comparisonMarkdown(result.rows));
+  console.log(`table: ${result.markdownPath} and ${result.jsonPath}`);
+  console.log(`plots: ${result.plots.join(", ")}`);
+  return 0;
+});
+
+/** The arguments minus this command's own flags (parseTrainArgs is strict). */
+function withoutOwnFlags(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (OWN.some((k) => args[i] === `--${k}`)) {
+      i++; // skip its value too
+      continue;
+    }
+    if (!OWN.some((k) => args[i].startsWith(`--${k}=`))) out.push(args[i]);
+  }
+  return out;
+}

@@ -1,0 +1,137 @@
+/**
+ * `deno task compare`: every (model, curriculum, seed) triple trained with identical settings
+ * in one process (data and backend loaded once), then the table and overlay plots.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { writeTextFileAtomic } from "@efficienttrain/core";
+import type { Backend } from "@efficienttrain/core";
+import type { Dataset } from "@efficienttrain/data";
+import type { ModelRegistry } from "@efficienttrain/models";
+import type { Curricula } from "@efficienttrain/curricula";
+import { type JobSummary, trainJob } from "./job.ts";
+import type { TrainSettings } from "./settings.ts";
+import { Reporter, type Trainer } from "./services.ts";
+import {
+  type ComparedRun,
+  comparisonMarkdown,
+  comparisonPlotSvg,
+  type ComparisonRow,
+  comparisonRows,
+} from "./compare.ts";
+
+/** What to compare. */
+export interface CompareOptions {
+  readonly models: readonly string[];
+  readonly curricula: readonly string[];
+  readonly seeds: readonly number[];
+  /** Folder for the table, plots and the runs. */
+  readonly outDir: string;
+  /** Per-curriculum epochs (e.g. ET++ budgets in equivalent epochs); default `settings.epochs`. */
+  readonly epochsByCurriculum?: Readonly<Record<string, number>>;
+}
+
+/** The written comparison. */
+export interface CompareResult {
+  readonly rows: readonly ComparisonRow[];
+  readonly markdownPath: string;
+  readonly jsonPath: string;
+  readonly plots: readonly string[];
+}
+
+/**
+ * Train every pair and write `comparison.md`, `comparison.json` and one overlay SVG per model.
+ * Finished runs found in `outDir` (their `summary.json`) are reused, so a killed comparison
+ * resumes where it stopped.
+ *
+ * @example
+ * ```ts ignore
+ * const result = yield* compareJob(settings, { models: ["resnet8_cifar"], curricula: ["baseline", "efficienttrain"], seeds: [0], outDir: "runs/cmp" });
+ * ```
+ */
+export function compareJob(
+  settings: TrainSettings,
+  options: CompareOptions,
+): Effect.Effect<
+  CompareResult,
+  unknown,
+  Backend | Dataset | ModelRegistry | Curricula | Trainer | Reporter
+> {
+  return Effect.gen(function* () {
+    const reporter = yield* Reporter;
+    const runs: ComparedRun[] = [];
+    for (const model of options.models) {
+      for (const seed of options.seeds) {
+        for (const curriculum of options.curricula) {
+          const runName = `${model}-${curriculum.replace(/[^\w+-]/g, "_")}-s${seed}`;
+          const runDir = `${options.outDir}/${runName}`;
+          const previous = yield* Effect.promise(() => readSummary(runDir));
+          let summary: JobSummary;
+          if (previous) {
+            reporter.info(`== ${runName}: finished earlier, reusing ${runDir}/summary.json`);
+            summary = previous;
+          } else {
+            reporter.info(`== ${runName}`);
+            const resume = yield* Effect.promise(() => exists(`${runDir}/checkpoint.safetensors`));
+            summary = yield* trainJob({
+              ...settings,
+              model,
+              curriculum,
+              seed,
+              epochs: options.epochsByCurriculum?.[curriculum] ?? settings.epochs,
+              out: options.outDir,
+            }, { runName, resume: resume ? runDir : undefined });
+          }
+          runs.push({
+            model,
+            curriculum,
+            seed,
+            top1: summary.top1,
+            top5: summary.top5,
+            trainSeconds: summary.trainSeconds,
+            wallSeconds: summary.wallSeconds,
+            relativeCompute: summary.relativeCompute,
+            predictedSpeedup: summary.predictedSpeedup,
+            history: summary.history,
+            runDir: summary.runDir,
+          });
+        }
+      }
+    }
+    const rows = comparisonRows(runs);
+    const markdownPath = `${options.outDir}/comparison.md`;
+    const jsonPath = `${options.outDir}/comparison.json`;
+    const plots: string[] = [];
+    yield* Effect.promise(async () => {
+      await writeTextFileAtomic(markdownPath, comparisonMarkdown(rows));
+      await writeTextFileAtomic(
+        jsonPath,
+        JSON.stringify({ settings, options, rows }, null, 2) + "\n",
+      );
+      for (const model of options.models) {
+        const path = `${options.outDir}/${model}_accuracy_vs_time.svg`;
+        await writeTextFileAtomic(path, await comparisonPlotSvg(rows, model));
+        plots.push(path);
+      }
+    });
+    return { rows, markdownPath, jsonPath, plots };
+  });
+}
+
+async function readSummary(runDir: string): Promise<JobSummary | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(`${runDir}/summary.json`)) as JobSummary;
+  } catch {
+    return undefined;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
