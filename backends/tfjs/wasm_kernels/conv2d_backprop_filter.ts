@@ -16,10 +16,8 @@ import {
   copyRows,
   f32,
   free,
-  gemm,
   relabel,
   runWasm,
-  transpose2d,
   type WasmKernelArgs,
   withShape,
 } from "./heap.ts";
@@ -110,12 +108,17 @@ function viaPatches(b: BackendWasm, x: TensorInfo, dy: TensorInfo, g: ConvGeomet
     const rows = (n1 - n0) * rowsPerImage;
     const cols = alloc(b, [rows, K]);
     im2col(f32(b, x), f32(b, cols), g, { n0, n1 });
-    const colsT = transpose2d(b, cols, rows, K);
+    const dyPart = chunk >= N
+      ? withShape(dy, [rows, Co])
+      : copyRows(b, dy, n0 * rowsPerImage, rows, Co);
+    // colsᵀ · dy; the matmul kernel picks the cheaper operand layout.
+    const part = batchMatMulWasm({
+      inputs: { a: cols, b: dyPart },
+      backend: b,
+      attrs: { transposeA: true, transposeB: false },
+    });
     free(b, cols);
-    const dyChunk = copyRows(b, dy, n0 * rowsPerImage, rows, Co);
-    const part = gemm(b, colsT, dyChunk);
-    free(b, colsT);
-    free(b, dyChunk);
+    if (dyPart.dataId !== dy.dataId) free(b, dyPart);
     if (acc === undefined) {
       acc = part;
     } else {
