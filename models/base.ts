@@ -26,7 +26,10 @@ export interface CreateModelOptions {
   readonly dropPathRate?: number;
   /** Seed of the initialisation (and of drop-path when a forward gives no seed). */
   readonly seed?: number;
-  /** ResNet: zero-init the last BN gamma of every residual block (timm default true). */
+  /**
+   * ResNet: zero-init the last BN gamma of every residual block. Default: true for the
+   * ImageNet variants (timm), false for the small-stem ones (He et al.'s CIFAR recipe).
+   */
   readonly zeroInitLast?: boolean;
   /** ConvNeXt: initial layer-scale value (timm default 1e-6). */
   readonly layerScaleInit?: number;

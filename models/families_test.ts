@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import { badGrads, input, trainStep, useCpu } from "../tests/models_util.ts";
-import { createModel, modelInfo } from "./mod.ts";
+import { createModel, modelInfo, RESNET_CONFIGS, resnetSpecs } from "./mod.ts";
 
 // Two legal sizes per test variant (the default and a smaller curriculum size).
 const SIZES: Record<string, [number, number]> = {
@@ -176,7 +176,7 @@ Deno.test("initialisation follows the reference recipes", async () => {
     const m = d.reduce((a, b) => a + b, 0) / d.length;
     return Math.sqrt(d.reduce((a, b) => a + (b - m) ** 2, 0) / d.length);
   };
-  const r = createModel("resnet20_cifar");
+  const r = createModel("resnet20_cifar", { zeroInitLast: true });
   const c = createModel("test_convnext");
   const v = createModel("test_deit");
   try {
@@ -188,9 +188,12 @@ Deno.test("initialisation follows the reference recipes", async () => {
       "zero-init last BN",
     );
     assert.ok(r.params.get("layer3.1.bn1.weight")!.dataSync().every((x) => x === 1));
-    const r2 = createModel("resnet8_cifar", { zeroInitLast: false });
+    // default: off for the small-stem variants, on for the ImageNet ones
+    const r2 = createModel("resnet8_cifar");
     assert.ok(r2.params.get("layer1.0.bn2.weight")!.dataSync().every((x) => x === 1));
     r2.dispose();
+    const spec = resnetSpecs(RESNET_CONFIGS.resnet18, { numClasses: 10, inChans: 3 }).specs;
+    assert.equal(spec.find((s) => s.name === "layer4.1.bn2.weight")!.init.kind, "zeros");
     // ConvNeXt/ViT: trunc-normal(0.02) weights, zero biases, layer scale 1e-6, cls normal(1e-6)
     const fc1 = c.params.get("stages.1.blocks.0.mlp.fc1.weight")!;
     assert.ok(Math.abs(std(fc1) - 0.02) < 0.003, `convnext std ${std(fc1)}`);
