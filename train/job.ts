@@ -18,7 +18,7 @@ import {
   softTargets,
   subset,
 } from "@efficienttrain/data";
-import { ModelRegistry } from "@efficienttrain/models";
+import { ModelRegistry, saveModel } from "@efficienttrain/models";
 import { Curricula } from "@efficienttrain/curricula";
 import { lowFrequencyCrop, resize } from "@efficienttrain/backend-tfjs";
 import { curriculumPlan, evalSetOf } from "./assemble.ts";
@@ -208,6 +208,7 @@ export function trainJob(
       resumedFromStep: result.resumedFromStep,
     };
     yield* Effect.promise(async () => {
+      await saveModel(model, `${runDir}/model.safetensors`);
       await dir.writeJson("summary.json", summary);
       await dir.writePlots(`${settings.model} / ${settings.curriculum}`);
       dir.close();
