@@ -9,6 +9,7 @@ import {
   initBackend,
   listBackends,
   missingTrainingKernels,
+  tfjsWebgpuDevice,
   WASM_KERNELS,
 } from "./mod.ts";
 
@@ -111,6 +112,7 @@ Deno.test({
     assert.equal(tf.getBackend(), "webgpu");
     assert.equal(info.capabilities.gpu, true);
     assert.equal(info.capabilities.fft, true);
+    assert.equal(typeof tfjsWebgpuDevice()?.createBuffer, "function");
     const y = tf.add(tf.tensor1d([1, 2]), tf.tensor1d([3, 4]));
     assert.deepEqual(Array.from(await y.data()), [4, 6]); // dataSync needs a canvas on webgpu
     tf.dispose(y);
