@@ -24,11 +24,13 @@ import { meanWasm, sumWasm } from "./reduce.ts";
 import { transposeWasm } from "./transpose.ts";
 import { identityWasm } from "./identity.ts";
 import { erfWasm } from "./erf.ts";
+import { castWasm } from "./cast.ts";
 import { captureOriginal } from "./heap.ts";
 
 /** Kernel name → our implementation, for backend `wasm`. */
 export const WASM_KERNELS: Readonly<Record<string, KernelFunc>> = {
   BatchMatMul: batchMatMulWasm as unknown as KernelFunc,
+  Cast: castWasm as unknown as KernelFunc,
   Conv2DBackpropFilter: conv2dBackpropFilterWasm as unknown as KernelFunc,
   Conv2DBackpropInput: conv2dBackpropInputWasm as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dBackpropFilterWasm as unknown as KernelFunc,
@@ -53,6 +55,7 @@ const WRAPPED = [
   "Mean",
   "Identity",
   "Erf",
+  "Cast",
 ];
 
 let registered = false;
