@@ -337,6 +337,31 @@ export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor, bias?: tf.Tensor
 }
 
 /**
+ * Fused kernels a backend may register (`@efficienttrain/backend-native` does): one kernel
+ * each way per norm or GELU instead of ~25 element-wise kernels, with their gradients
+ * registered by that backend. Looked up by kernel name, so models import no backend; on
+ * backends without them the formulas below run.
+ */
+const FUSED = {
+  batchNorm: "EtNativeBatchNormTrain",
+  layerNorm: "EtNativeLayerNorm",
+  gelu: "EtNativeGelu",
+} as const;
+
+function hasFusedKernel(name: string, x: tf.Tensor): boolean {
+  return x.dtype === "float32" && tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+function fused(
+  name: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: tf.NamedAttrMap,
+): tf.Tensor[] {
+  const out = tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs);
+  return Array.isArray(out) ? out : [out];
+}
+
+/**
  * LayerNorm over the last axis (channels-last, so also timm's `LayerNorm2d` on NHWC).
  *
  * @example
@@ -354,6 +379,10 @@ export function layerNorm<T extends tf.Tensor>(
   bias: tf.Tensor,
   eps: number,
 ): T {
+  const c = x.shape[x.rank - 1];
+  if (hasFusedKernel(FUSED.layerNorm, x) && weight.size === c && bias.size === c) {
+    return fused(FUSED.layerNorm, { x, scale: weight, offset: bias }, { epsilon: eps })[0] as T;
+  }
   const { mean, variance } = tf.moments(x, -1, true);
   const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
   return tf.add(tf.mul(normed, weight), bias) as T;
@@ -400,7 +429,14 @@ export function batchNorm(
     return tf.add(tf.mul(x, scale), shift);
   }
   const momentum = options.momentum ?? 0.1;
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  const fusedOut = hasFusedKernel(FUSED.batchNorm, x)
+    ? fused(FUSED.batchNorm, { x, scale: state.weight, offset: state.bias }, {
+      varianceEpsilon: eps,
+    })
+    : undefined;
+  const { mean, variance } = fusedOut
+    ? { mean: fusedOut[1], variance: fusedOut[2] }
+    : tf.moments(x, [0, 1, 2]);
   const n = x.shape[0] * x.shape[1] * x.shape[2];
   tf.tidy(() => {
     const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
@@ -411,6 +447,7 @@ export function batchNorm(
       tf.add(tf.mul(state.runningVar, 1 - momentum), tf.mul(unbiased, momentum)),
     );
   });
+  if (fusedOut) return fusedOut[0] as tf.Tensor4D;
   const scale = tf.mul(state.weight, tf.rsqrt(tf.add(variance, eps)));
   return tf.add(tf.mul(tf.sub(x, mean), scale), state.bias);
 }
@@ -427,6 +464,7 @@ export function batchNorm(
  * ```
  */
 export function gelu<T extends tf.Tensor>(x: T): T {
+  if (hasFusedKernel(FUSED.gelu, x)) return fused(FUSED.gelu, { x }, {})[0] as T;
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T;
 }
 

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
+import { createModel } from "@efficienttrain/models";
 import {
   batchNormTraining,
   geluFused,
@@ -377,3 +378,43 @@ Deno.test({ name: "native: a ResNet block trains like on tfjs-cpu", ignore }, as
     );
   }
 });
+
+Deno.test(
+  { name: "native: registry test models match tfjs-cpu (loss and grads)", ignore },
+  async () => {
+    await setup();
+    for (const name of ["test_resnet", "test_convnext", "test_deit", "test_swin"]) {
+      const results: Float32Array[][] = [];
+      for (const backend of ["cpu", NATIVE_BACKEND_NAME]) {
+        tf.setBackend(backend);
+        const model = createModel(name, { numClasses: 4, seed: 3 });
+        const size = model.inputSize;
+        const vars = [...model.params.values()];
+        const outs: Float32Array[] = [];
+        tf.tidy(() => {
+          const x = tf.tensor(values(4 * size * size * 3, 7), [4, size, size, 3]) as tf.Tensor4D;
+          const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3], "int32"), 4);
+          const { value, grads } = tf.variableGrads(() =>
+            tf.losses.softmaxCrossEntropy(
+              labels,
+              model.forward(x, { training: true }),
+            ) as tf.Scalar, vars);
+          outs.push(value.dataSync().slice() as Float32Array);
+          for (const v of vars) {
+            outs.push(grads[v.name].dataSync().slice() as Float32Array);
+          }
+        });
+        model.dispose();
+        results.push(outs);
+      }
+      for (let i = 0; i < results[0].length; i++) {
+        assertClose(
+          results[1][i],
+          results[0][i],
+          `${name} ${i === 0 ? "loss" : `grad ${i - 1}`}`,
+          5e-4,
+        );
+      }
+    }
+  },
+);
