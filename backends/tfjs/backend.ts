@@ -13,6 +13,7 @@ import { getThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import { tmpdir } from "node:os";
 import { Effect, Layer } from "effect";
 import {
   Backend,
@@ -191,22 +192,22 @@ let runtimeDirSet = false;
 
 /**
  * Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on every adapter
- * request when the variable is missing (containers, CI). Give them a private directory for
- * this process, removed at exit, so `--backend auto` prints nothing.
+ * request when the variable is missing (containers, CI). Point it at a private per-user
+ * directory (created once, reused by every run) so `--backend auto` prints nothing.
  */
 function ensureRuntimeDir(): void {
   if (runtimeDirSet) return;
   runtimeDirSet = true;
   try {
     if (Deno.env.get("XDG_RUNTIME_DIR")) return;
-    const dir = Deno.makeTempDirSync({ prefix: "efficienttrain-xdg-" });
+    let user = "user";
+    try {
+      user = String(Deno.uid() ?? user);
+    } catch { /* no sys permission: one shared name is still private enough */ }
+    const dir = `${tmpdir()}/efficienttrain-xdg-${user}`;
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     Deno.chmodSync(dir, 0o700);
     Deno.env.set("XDG_RUNTIME_DIR", dir);
-    globalThis.addEventListener("unload", () => {
-      try {
-        Deno.removeSync(dir, { recursive: true });
-      } catch { /* already gone */ }
-    });
   } catch {
     // Without env/write permission the only cost is Mesa's warning.
   }

@@ -106,7 +106,7 @@ Deno.test("backendLayer provides the Backend service, and fails with a typed err
 
 Deno.test({
   name: "initBackend('webgpu') runs an op on Deno's navigator.gpu (skipped without an adapter)",
-  ignore: !(await navigator.gpu?.requestAdapter().catch(() => null)),
+  ignore: !(await listBackends()).find((r) => r.name === "webgpu")?.available,
   async fn() {
     const info = await initBackend("webgpu");
     assert.equal(tf.getBackend(), "webgpu");
