@@ -135,7 +135,9 @@ export function trainJob(
     const profile = options.skipProfile
       ? Object.fromEntries(sizes.map((s) => [s, s * s]))
       : measureStepProfile(model, sizes, {
-        batchSize: settings.batchSize,
+        // seconds per image are flat in the batch size past a few dozen images; keep it short
+        batchSize: Math.min(settings.batchSize, 64),
+        steps: 1,
         channels: C,
         numClasses,
       });
