@@ -35,6 +35,13 @@ Deno.test("matrix and FFT crops match the float64 reference on cpu (both layouts
       mode: "hermitian" as const,
     },
     { shape: [1, 2, 14, 14], size: 8, layout: "NCHW" as const, mode: "hermitian" as const },
+    // one axis uncropped: its identity factor still takes the complex (two-part) layout
+    {
+      shape: [1, 8, 12, 2],
+      size: [8, 6] as [number, number],
+      layout: "NHWC" as const,
+      mode: "paper" as const,
+    },
   ];
   for (const c of cases) {
     const data = randomImages(c.shape, 11);

@@ -43,6 +43,12 @@ Deno.test({
         layout: "NCHW" as const,
       },
       { shape: [2, 2, 8, 8], size: 8, mode: "paper" as const, layout: "NCHW" as const },
+      {
+        shape: [1, 2, 8, 10],
+        size: [8, 4] as [number, number],
+        mode: "paper" as const,
+        layout: "NCHW" as const,
+      },
     ];
     for (const c of cases) {
       const x = random(c.shape, 2);
