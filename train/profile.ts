@@ -37,10 +37,10 @@ export function measureStepProfile(
   const snapshot = new Map([...model.params].map(([k, v]) => [k, tf.clone(v)]));
   const buffers = new Map([...model.buffers].map(([k, v]) => [k, tf.clone(v)]));
   const profile: Record<number, number> = {};
-  const params = [...model.params.values()];
   try {
     for (const size of [...new Set(sizes)].sort((a, b) => a - b)) {
       if (size !== model.inputSize) model.setInputSize(size);
+      const params = [...model.params.values()];
       const x = tf.randomNormal([options.batchSize, size, size, options.channels]) as tf.Tensor4D;
       const targets = tf.oneHot(
         tf.tensor1d(

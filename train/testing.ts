@@ -161,6 +161,8 @@ export function syntheticParts(
     small: number;
     failAtStep?: number;
     trainCount?: number;
+    /** Use this model instead of {@link tinyConvNet} (1 input channel, 3 classes, 12 px). */
+    model?: Model;
   },
 ): TrainerParts {
   const size = 12, classes = 3, batchSize = 16;
@@ -249,7 +251,7 @@ export function syntheticParts(
     },
   };
   return {
-    model: tinyConvNet({
+    model: options.model ?? tinyConvNet({
       numClasses: classes,
       inChans: 1,
       imgSize: options.small,

@@ -109,6 +109,17 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
   const everything = (): Map<string, tf.Variable> => new Map([...model.params, ...model.buffers]);
   let ema = settings.ema ? new ModelEma(everything(), { decay: settings.emaDecay }) : undefined;
 
+  // setInputSize replaces variables whose shape changes (position tables), so the list handed
+  // to variableGrads is rebuilt at every stage change: a stale, disposed variable would be
+  // skipped silently and stop training.
+  let paramList: tf.Variable[] = [];
+  let nameOf = new Map<string, string>();
+  const refreshParams = () => {
+    paramList = [...model.params.values()];
+    nameOf = new Map([...model.params].map(([key, v]) => [v.name, key]));
+  };
+  refreshParams();
+
   let step = 0, trainSeconds = 0, evalSeconds = 0;
   let history: EpochPoint[] = [];
   let resumedFromStep = 0;
@@ -126,11 +137,6 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
 
   let stage: StagePoint = curriculum.stageAt(step / stepsPerEpoch);
   applyStage(stage, true);
-  const paramList = [...model.params.values()];
-  const nameOf = new Map(
-    paramList.map((v) => [v.name, [...model.params].find(([, p]) => p === v)![0]]),
-  );
-
   let lastCheckpointAt = performance.now();
   let windowStart = performance.now(), windowImages = 0, lastLoss = NaN;
   let accumulated: Map<string, tf.Tensor> | undefined;
@@ -269,6 +275,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
       const transforms = model.setInputSize(size);
       optimizer.resample(transforms);
       ema?.resample(transforms);
+      refreshParams();
     }
     if (!initial) {
       log(
@@ -357,6 +364,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
       return await evaluate(parts, settings);
     } finally {
       model.setInputSize(stageSize);
+      refreshParams();
       for (const [k, t] of snapshot) {
         model.params.get(k)!.assign(t);
         t.dispose();
@@ -449,6 +457,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     ) {
       t.dispose();
     }
+    refreshParams();
     step = s.step;
     trainSeconds = s.trainSeconds;
     evalSeconds = s.evalSeconds;

@@ -7,6 +7,7 @@ import { decodeTrainSettings } from "./settings.ts";
 import { train } from "./trainer.ts";
 import { syntheticParts } from "./testing.ts";
 import { TrainingDivergedError } from "./errors.ts";
+import { createModel } from "@efficienttrain/models";
 
 await tf.setBackend("cpu");
 
@@ -95,4 +96,24 @@ Deno.test("train: gradient accumulation of 2×8 equals one batch of 16 in shape 
   assert.ok(Number.isFinite(result.final.loss));
   assert.equal(result.steps, 12);
   parts.model.dispose();
+});
+
+Deno.test("train: parameters replaced by a size change (DeiT pos_embed) keep training", async () => {
+  const model = createModel("test_deit", { numClasses: 3, inChans: 1, imgSize: 8, seed: 1 });
+  const parts = syntheticParts({ seed: 1, epochs: 2, small: 8, model });
+  let atStageChange: Float32Array | undefined;
+  await train(parts, {
+    settings: settings({ epochs: 2 }),
+    runDir: await Deno.makeTempDir(),
+    log: (line) => {
+      if (line.startsWith("stage")) {
+        atStageChange = model.params.get("pos_embed")!.dataSync() as Float32Array;
+      }
+    },
+  });
+  assert.ok(atStageChange, "the stage change happened");
+  const final = model.params.get("pos_embed")!.dataSync() as Float32Array;
+  assert.equal(final.length, atStageChange.length);
+  assert.notDeepEqual(final, atStageChange, "pos_embed was updated after the resample");
+  model.dispose();
 });
