@@ -304,6 +304,32 @@ export function lowFrequencyCropMatrix(
   return { rows: outSize, cols: inSize, re, im: real ? undefined : im };
 }
 
+/**
+ * In paper mode the imaginary part of the crop matrix is rank one: only the unpaired −B/2
+ * bin contributes, Im A[k, n] = (−1)^k · sin(π·B·n/H) / H. This returns v[n] = sin(π·B·n/H)
+ * (all zeros for odd B or B = H, where A is real). It lets fast backends compute
+ * Re(A_h x A_wᵀ) = Re A_h·x·Re A_wᵀ − s·(−1)^(k+l)/(H·W) with s = v_hᵀ·x·v_w: one real
+ * separable product plus a scalar per plane, instead of two.
+ *
+ * @example
+ * ```ts
+ * import { lowFrequencyCropMatrix, nyquistSineVector } from "@efficienttrain/core";
+ * const [h, b] = [8, 4];
+ * const v = nyquistSineVector(h, b);
+ * const a = lowFrequencyCropMatrix(h, b, "paper");
+ * console.assert(Math.abs(a.im![1 * h + 3] - (-1) * v[3] / h) < 1e-12);
+ * ```
+ */
+export function nyquistSineVector(inSize: number, outSize: number): Float64Array {
+  const v = new Float64Array(inSize);
+  if (outSize % 2 === 1 || outSize === inSize) return v;
+  // sin(π·B·n/H) with the phase B·n reduced modulo 2H first, for accuracy
+  for (let n = 0; n < inSize; n++) {
+    v[n] = Math.sin((Math.PI * mod(outSize * n, 2 * inSize)) / inSize);
+  }
+  return v;
+}
+
 function cropBandIsSymmetric(band: readonly BandEntry[]): boolean {
   const key = (f: number, w: number): string => `${f}:${w}`;
   const set = new Set(band.map((e) => key(e.from, e.weight)));

@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   lowFrequencyCropMatrix,
   lowFrequencyCropReference,
+  nyquistSineVector,
   Rng,
   validateCropOptions,
 } from "./mod.ts";
@@ -177,4 +178,18 @@ Deno.test("validateCropOptions names the offending value", () => {
     () => lowFrequencyCropReference(x, [1, 4, 4, 1], { size: 2, checkFinite: true }),
     /NaN at flat index 5/,
   );
+});
+
+Deno.test("paper mode: Im A is the rank-one Nyquist term (−1)^k·sin(πBn/H)/H", () => {
+  for (const [h, b] of [[8, 4], [12, 6], [9, 4], [32, 24], [10, 10]] as const) {
+    const a = lowFrequencyCropMatrix(h, b, "paper");
+    const v = nyquistSineVector(h, b);
+    for (let k = 0; k < b; k++) {
+      for (let n = 0; n < h; n++) {
+        const want = ((-1) ** k * v[n]!) / h;
+        assert.ok(Math.abs((a.im?.[k * h + n] ?? 0) - want) < 1e-12, `${h}→${b} ${k},${n}`);
+      }
+    }
+  }
+  assert.ok(nyquistSineVector(9, 5).every((x) => x === 0));
 });

@@ -2,7 +2,9 @@
  * EfficientTrain's low-frequency crop on tfjs tensors (any tfjs backend).
  *
  * {@link lowFrequencyCrop} is the production path: y = Re(A_h x A_wᵀ) as two float32 GEMMs
- * with the DFT-crop matrices cached per (backend, size, bandwidth, mode). It runs on every
+ * with the DFT-crop matrices cached per (backend, size, bandwidth, mode). Paper mode costs the
+ * same as hermitian: Im A is rank one (the unpaired Nyquist bin), so its cross term is a
+ * scalar per plane times a ±1 checkerboard. It runs on every
  * backend (cpu, wasm, webgpu) since it only needs `MatMul`. {@link lowFrequencyCropFFT} is
  * the literal fft2 → crop → ifft2 through `tf.spectral`, kept as a cross-check and for
  * measurement; tfjs-wasm has no complex kernels, so it runs on cpu and webgpu only.
@@ -16,6 +18,7 @@ import {
   type CropOptions,
   InvalidArgumentError,
   lowFrequencyCropMatrix,
+  nyquistSineVector,
   type ResolvedCrop,
   validateCropOptions,
 } from "@efficienttrain/core";
@@ -23,8 +26,6 @@ import {
   applySeparable,
   assertFiniteTensor,
   cachedMatrix,
-  leftFactorValues,
-  rightFactorValues,
   type SeparableFactors,
 } from "./separable.ts";
 
@@ -41,8 +42,18 @@ function validate(images: tf.Tensor, options: CropOptions): ResolvedCrop {
   return r;
 }
 
+/** The crop's cached factors: a real separable product plus the paper-mode correction. */
+export interface CropFactors extends SeparableFactors {
+  /** v_h ⊗ v_w ([H, W]) of {@link nyquistSineVector}; absent when the matrices are real. */
+  readonly nyquistWeights: tf.Tensor2D | undefined;
+  /** (−1)^(k+l) / (H·W) ([outH, outW]); absent when the matrices are real. */
+  readonly nyquistSigns: tf.Tensor2D | undefined;
+}
+
 /**
- * The cached float32 factors of the crop from H×W to outH×outW.
+ * The cached float32 factors of the crop from H×W to outH×outW: Re A_h ([outH, H]) and
+ * Re A_w ([outW, W]), and in paper mode the rank-one Nyquist correction (see the core's
+ * `nyquistSineVector`), so both modes cost one real separable product.
  *
  * @example
  * ```ts
@@ -51,32 +62,38 @@ function validate(images: tf.Tensor, options: CropOptions): ResolvedCrop {
  * import { lowFrequencyCropFactors } from "@efficienttrain/backend-tfjs";
  * await tf.setBackend("cpu");
  * const f = lowFrequencyCropFactors({ h: 32, w: 32, outH: 24, outW: 24, mode: "paper" });
- * console.assert(f.parts === 2 && f.left.shape.join() === "48,32");
+ * console.assert(f.parts === 1 && f.left.shape.join() === "24,32");
+ * console.assert(f.nyquistSigns?.shape.join() === "24,24");
  * ```
  */
 export function lowFrequencyCropFactors(
   spec: { h: number; w: number; outH: number; outW: number; mode: CropMode },
-): SeparableFactors {
+): CropFactors {
   const { h, w, outH, outW, mode } = spec;
-  const mh = (): ReturnType<typeof lowFrequencyCropMatrix> => lowFrequencyCropMatrix(h, outH, mode);
-  const mw = (): ReturnType<typeof lowFrequencyCropMatrix> => lowFrequencyCropMatrix(w, outW, mode);
-  // A is real exactly when the kept band is conjugate-symmetric, which depends only on the mode
-  // and the parity of B; both axes must agree for the 2-part layout, so decide per pair.
-  const complex = mode === "paper" && (outH < h || outW < w);
-  const parts: 1 | 2 = complex ? 2 : 1;
-  const asParts = (m: ReturnType<typeof lowFrequencyCropMatrix>) =>
-    complex && !m.im ? { ...m, im: new Float64Array(m.re.length) } : m;
-  const left = cachedMatrix(`crop:L:${h}:${outH}:${mode}:${parts}`, () => ({
-    values: leftFactorValues(asParts(mh())),
-    rows: parts * outH,
-    cols: h,
-  }));
-  const right = cachedMatrix(`crop:R:${w}:${outW}:${mode}:${parts}`, () => ({
-    values: rightFactorValues(asParts(mw())),
-    rows: outW,
-    cols: parts * w,
-  }));
-  return { left, right, parts };
+  const real = (i: number, o: number): tf.Tensor2D =>
+    cachedMatrix(`crop:${i}:${o}:${mode}`, () => ({
+      values: Float32Array.from(lowFrequencyCropMatrix(i, o, mode).re),
+      rows: o,
+      cols: i,
+    }));
+  const factors = { left: real(h, outH), right: real(w, outW), parts: 1 as const };
+  // Im A_h·x·Im A_wᵀ vanishes unless both axes keep an unpaired Nyquist bin
+  const paired = mode === "hermitian" || outH === h || outW === w;
+  if (paired) return { ...factors, nyquistWeights: undefined, nyquistSigns: undefined };
+  const nyquistWeights = cachedMatrix(`crop:nyq:${h}:${outH}:${w}:${outW}`, () => {
+    const vh = nyquistSineVector(h, outH), vw = nyquistSineVector(w, outW);
+    const values = new Float32Array(h * w);
+    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) values[i * w + j] = vh[i]! * vw[j]!;
+    return { values, rows: h, cols: w };
+  });
+  const nyquistSigns = cachedMatrix(`crop:sign:${h}:${outH}:${w}:${outW}`, () => {
+    const values = new Float32Array(outH * outW);
+    for (let k = 0; k < outH; k++) {
+      for (let l = 0; l < outW; l++) values[k * outW + l] = (-1) ** (k + l) / (h * w);
+    }
+    return { values, rows: outH, cols: outW };
+  });
+  return { ...factors, nyquistWeights, nyquistSigns };
 }
 
 /**
@@ -100,11 +117,22 @@ export function lowFrequencyCropFactors(
 export function lowFrequencyCrop(images: tf.Tensor4D, options: CropOptions): tf.Tensor4D {
   const r = validate(images, options);
   if (r.outH === r.h && r.outW === r.w) return tf.clone(images);
-  return applySeparable(images, r, lowFrequencyCropFactors(r));
+  const f = lowFrequencyCropFactors(r);
+  return tf.tidy(() => {
+    const y = applySeparable(images, r, f);
+    if (!f.nyquistWeights || !f.nyquistSigns) return y;
+    // y −= s·(−1)^(k+l)/(H·W) with s = Σ_hw x·v_h⊗v_w per plane (the −Im·x·Imᵀ term)
+    const nhwc = r.layout === "NHWC";
+    const weights = tf.reshape(f.nyquistWeights, nhwc ? [1, r.h, r.w, 1] : [1, 1, r.h, r.w]);
+    const s = tf.sum(tf.mul(images, weights), nhwc ? [1, 2] : [2, 3], true);
+    const signs = tf.reshape(
+      f.nyquistSigns,
+      nhwc ? [1, r.outH, r.outW, 1] : [1, 1, r.outH, r.outW],
+    );
+    return tf.sub(y, tf.mul(s, signs)) as tf.Tensor4D;
+  });
 }
 
-// tfjs-webgpu's FFT/IFFT/Real/Imag kernels return rank-2 results for higher-rank inputs, so
-// batch every transform as [rows, n] and restore the shape afterwards
 function alongLast(op: (t: tf.Tensor) => tf.Tensor, t: tf.Tensor): tf.Tensor {
   const n = t.shape[t.rank - 1]!;
   return tf.reshape(op(tf.reshape(t, [-1, n])), t.shape);
