@@ -11,6 +11,7 @@ import {
   type ImageGeometry,
   InvalidArgumentError,
   lowFrequencyCropMatrix,
+  nyquistSineVector,
   type ResolvedCrop,
   validateCropOptions,
 } from "@efficienttrain/core";
@@ -31,35 +32,10 @@ export interface WebGPUCropOptions extends CropOptions {
   readonly device?: GPUDevice;
 }
 
-function interleaveRows(
-  re: Float64Array,
-  im: Float64Array,
-  rows: number,
-  cols: number,
-): Float32Array {
-  const out = new Float32Array(2 * rows * cols);
-  for (let k = 0; k < rows; k++) {
-    for (let j = 0; j < cols; j++) {
-      out[2 * k * cols + j] = re[k * cols + j]!;
-      out[(2 * k + 1) * cols + j] = im[k * cols + j]!;
-    }
-  }
-  return out;
-}
-
-function reMinusIm(re: Float64Array, im: Float64Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(2 * rows * cols);
-  for (let l = 0; l < rows; l++) {
-    for (let j = 0; j < cols; j++) {
-      out[2 * l * cols + j] = re[l * cols + j]!;
-      out[(2 * l + 1) * cols + j] = -im[l * cols + j]!;
-    }
-  }
-  return out;
-}
-
 /**
- * The crop's factors as cached GPU buffers on `device`.
+ * The crop's factors as cached GPU buffers on `device`: Re A_h, (Re A_w)ᵀ and, in paper mode
+ * with both axes cropped, the rank-one Nyquist weights v_h⊗v_w (see the core's
+ * `nyquistSineVector`), so both modes cost one real separable product.
  *
  * @example
  * ```ts ignore
@@ -70,21 +46,32 @@ export function lowFrequencyCropGPUFactors(
   device: GPUDevice,
   r: Pick<ResolvedCrop, "h" | "w" | "outH" | "outW" | "mode">,
 ): GPUSeparableFactors {
-  const parts: 1 | 2 = r.mode === "paper" ? 2 : 1;
-  const matrix = (i: number, o: number) => {
-    const m = lowFrequencyCropMatrix(i, o, r.mode);
-    return { re: m.re, im: m.im ?? new Float64Array(m.re.length) };
-  };
-  const left = cachedGPUMatrix(device, `crop:L:${r.h}:${r.outH}:${r.mode}`, () => {
-    const m = matrix(r.h, r.outH);
-    return parts === 2 ? interleaveRows(m.re, m.im, r.outH, r.h) : Float32Array.from(m.re);
-  });
+  const left = cachedGPUMatrix(
+    device,
+    `crop:L:${r.h}:${r.outH}:${r.mode}`,
+    () => Float32Array.from(lowFrequencyCropMatrix(r.h, r.outH, r.mode).re),
+  );
   const right = cachedGPUMatrix(device, `crop:RT:${r.w}:${r.outW}:${r.mode}`, () => {
-    const m = matrix(r.w, r.outW);
-    const rows = parts === 2 ? reMinusIm(m.re, m.im, r.outW, r.w) : Float32Array.from(m.re);
-    return transposeFactor(rows, r.outW, parts * r.w);
+    const re = Float32Array.from(lowFrequencyCropMatrix(r.w, r.outW, r.mode).re);
+    return transposeFactor(re, r.outW, r.w);
   });
-  return { left, right, parts, outH: r.outH, outW: r.outW };
+  const factors = { left, right, parts: 1 as const, outH: r.outH, outW: r.outW };
+  if (r.mode === "hermitian" || r.outH === r.h || r.outW === r.w) return factors;
+  const nyquistWeights = cachedGPUMatrix(
+    device,
+    `crop:nyq:${r.h}:${r.outH}:${r.w}:${r.outW}`,
+    () => {
+      const vh = nyquistSineVector(r.h, r.outH), vw = nyquistSineVector(r.w, r.outW);
+      const out = new Float32Array(r.h * r.w);
+      for (let i = 0; i < r.h; i++) {
+        for (let j = 0; j < r.w; j++) {
+          out[i * r.w + j] = vh[i]! * vw[j]!;
+        }
+      }
+      return out;
+    },
+  );
+  return { ...factors, nyquistWeights };
 }
 
 /**

@@ -16,7 +16,7 @@ const HEADER = /* wgsl */ `
 struct Dims {
   planes: u32, c: u32, h: u32, w: u32,
   outH: u32, outW: u32, parts: u32, nhwc: u32,
-  total: u32, pad0: u32, pad1: u32, pad2: u32,
+  total: u32, nyquist: u32, pad1: u32, pad2: u32,
 };
 @group(0) @binding(0) var<uniform> d: Dims;
 fn linearId(gid: vec3u, nwg: vec3u) -> u32 { return gid.x + gid.y * nwg.x * ${WORKGROUP}u; }
@@ -73,6 +73,7 @@ const PASS_W = HEADER + /* wgsl */ `
 @group(0) @binding(1) var<storage, read> t: array<f32>;
 @group(0) @binding(2) var<storage, read> rhs: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+@group(0) @binding(4) var<storage, read> nyq: array<f32>;
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = linearId(gid, nwg);
@@ -93,6 +94,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     acc = acc + t[base + j] * vec4f(rhs[ri], rhs[ri + o1], rhs[ri + o2], rhs[ri + o3]);
     ri = ri + d.outW;
   }
+  if (d.nyquist == 1u) {
+    // − s_p·(−1)^(k+l)/(H·W); l is a multiple of 4, so the signs along l are +, −, +, −
+    var c = nyq[p] / f32(d.h * d.w);
+    if ((k & 1u) == 1u) { c = -c; }
+    acc = acc - c * vec4f(1.0, -1.0, 1.0, -1.0);
+  }
   var yi = (p * d.outH + k) * d.outW + l;
   var step = 1u;
   if (d.nhwc == 1u) {
@@ -106,9 +113,31 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
 `;
 
+// paper-mode correction: s[p] = Σ_{h,w} x[p, h, w] · v_h[h]·v_w[w], one thread per plane
+const PASS_S = HEADER + /* wgsl */ `
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> wts: array<f32>;
+@group(0) @binding(3) var<storage, read_write> s: array<f32>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let p = linearId(gid, nwg);
+  if (p >= d.total) { return; }
+  var base = p * d.h * d.w;
+  var stride = 1u;
+  if (d.nhwc == 1u) {
+    base = (p / d.c) * d.h * d.w * d.c + p % d.c;
+    stride = d.c;
+  }
+  var acc = 0.0;
+  for (var i = 0u; i < d.h * d.w; i++) { acc = acc + x[base + i * stride] * wts[i]; }
+  s[p] = acc;
+}
+`;
+
 interface Pipelines {
   readonly passH: GPUComputePipeline;
   readonly passW: GPUComputePipeline;
+  readonly passS: GPUComputePipeline;
   readonly matrices: Map<string, GPUBuffer>;
 }
 
@@ -122,7 +151,7 @@ function pipelines(device: GPUDevice): Pipelines {
         layout: "auto",
         compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
       });
-    p = { passH: make(PASS_H), passW: make(PASS_W), matrices: new Map() };
+    p = { passH: make(PASS_H), passW: make(PASS_W), passS: make(PASS_S), matrices: new Map() };
     perDevice.set(device, p);
   }
   return p;
@@ -184,6 +213,11 @@ export interface GPUSeparableFactors {
   readonly left: GPUBuffer;
   /** Rᵀ, [parts·W, outW] row-major. */
   readonly right: GPUBuffer;
+  /**
+   * Optional rank-one correction y −= s·(−1)^(k+l)/(H·W), s = Σ x·weights ([H·W]): the
+   * paper-mode Nyquist term of the low-frequency crop.
+   */
+  readonly nyquistWeights?: GPUBuffer;
   readonly parts: 1 | 2;
   readonly outH: number;
   readonly outW: number;
@@ -225,6 +259,7 @@ export function applySeparableGPU(
         `maxStorageBufferBindingSize ${limit}; split the batch`,
     });
   }
+  const nyquist = options.factors.nyquistWeights;
   const dims = (total: number): Uint32Array =>
     new Uint32Array([
       planes,
@@ -236,7 +271,7 @@ export function applySeparableGPU(
       parts,
       g.layout === "NHWC" ? 1 : 0,
       total,
-      0,
+      nyquist ? 1 : 0,
       0,
       0,
     ]);
@@ -254,19 +289,31 @@ export function applySeparableGPU(
       layout: pipe.getBindGroupLayout(0),
       entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
     });
+  const uniS = upload(device, dims(planes), GPUBufferUsage.UNIFORM);
+  const sums = device.createBuffer({
+    size: 4 * Math.max(1, planes),
+    usage: GPUBufferUsage.STORAGE,
+  });
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
+  if (nyquist) {
+    pass.setPipeline(p.passS);
+    pass.setBindGroup(0, bind(p.passS, [uniS, input, nyquist, sums]));
+    dispatch(pass, planes);
+  }
   pass.setPipeline(p.passH);
   pass.setBindGroup(0, bind(p.passH, [uniH, input, left, tmp]));
   dispatch(pass, threadsH);
   pass.setPipeline(p.passW);
-  pass.setBindGroup(0, bind(p.passW, [uniW, tmp, right, out]));
+  pass.setBindGroup(0, bind(p.passW, [uniW, tmp, right, out, sums]));
   dispatch(pass, threadsW);
   pass.end();
   device.queue.submit([encoder.finish()]);
   // destroy() is deferred by WebGPU until the submitted work that uses them has completed
   uniH.destroy();
   uniW.destroy();
+  uniS.destroy();
+  sums.destroy();
   tmp.destroy();
   return out;
 }
