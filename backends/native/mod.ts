@@ -1,18 +1,41 @@
 /**
- * `@efficienttrain/backend-native`: a tfjs backend named `native` whose heavy kernels
- * (convolutions forward and backward, depthwise convolutions, matrix products, element-wise
- * chains and reductions) call oneDNN and OpenBLAS through Deno FFI, zero-copy on the tfjs-cpu
- * backend's Float32Arrays. Everything else runs as tfjs-cpu.
+ * `@efficienttrain/backend-native`: a tfjs backend named `native` for training on the CPU. It
+ * is tfjs-cpu's `MathBackendCPU` (every cpu kernel is registered for it too, on the same
+ * Float32Arrays) with the heavy kernels replaced by oneDNN 2.x calls through Deno FFI,
+ * zero-copy: convolutions forward and both gradients (regular, depthwise, fused bias+ReLU),
+ * matrix products, broadcasting element-wise ops, reductions, transposes and splits, softmax,
+ * ReLU and Sum/Mean gradients. Output buffers are pooled (fresh pages cost more than the
+ * kernels). PyTorch uses the same library for its CPU convolutions.
  *
- * Needs the Debian package `libdnnl2` (oneDNN 2.x) and Deno's `--allow-ffi`. GEMMs run in
- * oneDNN's sgemm; `ET_NATIVE_GEMM=openblas` switches them to OpenBLAS (`libopenblas0-pthread`).
+ * Three ops fuse what tfjs otherwise runs as chains of element-wise kernels (2 passes instead
+ * of ~25 per norm layer): {@link batchNormTraining}, {@link layerNormFused}, {@link geluFused}.
+ * On other backends they compute the plain tfjs formula, so model code can call them always.
+ *
+ * Needs the Debian package `libdnnl2` and Deno's `--allow-ffi` (and `--allow-env` to size the
+ * thread pool). Environment: `OMP_NUM_THREADS` (threads; by default the cores other processes
+ * leave idle at load time, by the 1-minute load average, at least 1),
+ * `ET_NATIVE_GEMM=openblas` (GEMMs on OpenBLAS, `libopenblas0-pthread`, instead of oneDNN's
+ * sgemm), `ET_NATIVE_DNNL=/path/libdnnl.so.2` (another oneDNN 2.x build).
  *
  * @module
  */
 import { NATIVE_BACKEND_NAME, registerNative } from "./backend.ts";
-import { loadNativeLibs } from "./ffi.ts";
+import { loadNativeLibs, nativeThreads as threadsInUse } from "./ffi.ts";
 
 export { NATIVE_BACKEND_NAME };
+
+/**
+ * Threads the native kernels use (OMP_NUM_THREADS as set by the user or chosen at load time).
+ *
+ * @example
+ * ```ts
+ * import { nativeThreads } from "@efficienttrain/backend-native";
+ * console.assert(nativeThreads() >= 1);
+ * ```
+ */
+export function nativeThreads(): number {
+  return threadsInUse();
+}
 export { batchNormTraining, type BatchNormTrainingResult } from "./batch_norm.ts";
 export { layerNormFused } from "./layer_norm.ts";
 export { geluFused } from "./gelu.ts";
@@ -37,7 +60,7 @@ export function probeNative(): NativeProbe {
   if (typeof libs === "string") return { available: false, reason: libs };
   return {
     available: true,
-    reason: `oneDNN (libdnnl.so.2) loaded; GEMM: ${libs.gemm.name}`,
+    reason: `oneDNN (libdnnl.so.2) loaded; ${threadsInUse()} thread(s); GEMM: ${libs.gemm.name}`,
   };
 }
 
