@@ -44,8 +44,8 @@ function validate(images: tf.Tensor, options: CropOptions): ResolvedCrop {
 
 /** The crop's cached factors: a real separable product plus the paper-mode correction. */
 export interface CropFactors extends SeparableFactors {
-  /** v_h ⊗ v_w ([H, W]) of {@link nyquistSineVector}; absent when the matrices are real. */
-  readonly nyquistWeights: tf.Tensor2D | undefined;
+  /** v_h ([1, H]) and v_w ([1, W]) of `nyquistSineVector`; absent when the matrices are real. */
+  readonly nyquistVectors: readonly [tf.Tensor2D, tf.Tensor2D] | undefined;
   /** (−1)^(k+l) / (H·W) ([outH, outW]); absent when the matrices are real. */
   readonly nyquistSigns: tf.Tensor2D | undefined;
 }
@@ -79,13 +79,14 @@ export function lowFrequencyCropFactors(
   const factors = { left: real(h, outH), right: real(w, outW), parts: 1 as const };
   // Im A_h·x·Im A_wᵀ vanishes unless both axes keep an unpaired Nyquist bin
   const paired = mode === "hermitian" || outH === h || outW === w;
-  if (paired) return { ...factors, nyquistWeights: undefined, nyquistSigns: undefined };
-  const nyquistWeights = cachedMatrix(`crop:nyq:${h}:${outH}:${w}:${outW}`, () => {
-    const vh = nyquistSineVector(h, outH), vw = nyquistSineVector(w, outW);
-    const values = new Float32Array(h * w);
-    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) values[i * w + j] = vh[i]! * vw[j]!;
-    return { values, rows: h, cols: w };
-  });
+  if (paired) return { ...factors, nyquistVectors: undefined, nyquistSigns: undefined };
+  const vector = (i: number, o: number): tf.Tensor2D =>
+    cachedMatrix(`crop:nyq:${i}:${o}`, () => ({
+      values: Float32Array.from(nyquistSineVector(i, o)),
+      rows: 1,
+      cols: i,
+    }));
+  const nyquistVectors = [vector(h, outH), vector(w, outW)] as const;
   const nyquistSigns = cachedMatrix(`crop:sign:${h}:${outH}:${w}:${outW}`, () => {
     const values = new Float32Array(outH * outW);
     for (let k = 0; k < outH; k++) {
@@ -93,7 +94,7 @@ export function lowFrequencyCropFactors(
     }
     return { values, rows: outH, cols: outW };
   });
-  return { ...factors, nyquistWeights, nyquistSigns };
+  return { ...factors, nyquistVectors, nyquistSigns };
 }
 
 /**
@@ -120,11 +121,20 @@ export function lowFrequencyCrop(images: tf.Tensor4D, options: CropOptions): tf.
   const f = lowFrequencyCropFactors(r);
   return tf.tidy(() => {
     const y = applySeparable(images, r, f);
-    if (!f.nyquistWeights || !f.nyquistSigns) return y;
-    // y −= s·(−1)^(k+l)/(H·W) with s = Σ_hw x·v_h⊗v_w per plane (the −Im·x·Imᵀ term)
+    if (!f.nyquistVectors || !f.nyquistSigns) return y;
+    // y −= s·(−1)^(k+l)/(H·W) with s = v_hᵀ·x·v_w per plane (the −Im·x·Imᵀ term), as two
+    // matrix-vector products so no input-sized temporary is made
+    const [vh, vw] = f.nyquistVectors;
     const nhwc = r.layout === "NHWC";
-    const weights = tf.reshape(f.nyquistWeights, nhwc ? [1, r.h, r.w, 1] : [1, 1, r.h, r.w]);
-    const s = tf.sum(tf.mul(images, weights), nhwc ? [1, 2] : [2, 3], true);
+    let s: tf.Tensor;
+    if (nhwc) {
+      const t = tf.matMul(tf.reshape(vh, [1, 1, r.h]), tf.reshape(images, [r.n, r.h, r.w * r.c]));
+      s = tf.matMul(tf.reshape(vw, [1, 1, r.w]), tf.reshape(t, [r.n, r.w, r.c]));
+      s = tf.reshape(s, [r.n, 1, 1, r.c]);
+    } else {
+      const t = tf.matMul(tf.reshape(images, [r.n * r.c * r.h, r.w]), vw, false, true);
+      s = tf.reshape(tf.matMul(tf.reshape(t, [r.n * r.c, r.h]), vh, false, true), [r.n, r.c, 1, 1]);
+    }
     const signs = tf.reshape(
       f.nyquistSigns,
       nhwc ? [1, r.outH, r.outW, 1] : [1, 1, r.outH, r.outW],

@@ -154,8 +154,13 @@ export function applySeparable(
       return tf.reshape(y, [g.n, g.c, outH, outW]);
     }
     const t = tf.matMul(l3, tf.reshape(x, [g.n, g.h, g.w * g.c]));
-    const r3 = tf.reshape(right, [1, outW, parts * g.w]);
-    const y = tf.matMul(r3, tf.reshape(t, [g.n * outH, parts * g.w, g.c]));
+    // contracting W with C innermost as [W]×[W, C] products is slow for small C (3 columns
+    // per GEMM), so move C before W on the (smaller) intermediate and run one 2-D GEMM
+    const tc = tf.transpose(tf.reshape(t, [g.n * parts * outH, g.w, g.c]), [0, 2, 1]);
+    const z = tf.reshape(tc, [g.n * outH, parts, g.c, g.w]);
+    const zc = parts === 1 ? z : tf.transpose(z, [0, 2, 1, 3]);
+    const y2 = tf.matMul(tf.reshape(zc, [g.n * outH * g.c, parts * g.w]), right, false, true);
+    const y = tf.transpose(tf.reshape(y2, [g.n * outH, g.c, outW]), [0, 2, 1]);
     return tf.reshape(y, [g.n, outH, outW, g.c]);
   });
 }
