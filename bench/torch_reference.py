@@ -140,11 +140,114 @@ class ViT(nn.Module):
         return self.head(self.norm(self.blocks(x))[:, 0])
 
 
+def window_partition(x, w):
+    b, h, wd, c = x.shape
+    x = x.view(b, h // w, w, wd // w, w, c).permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(-1, w * w, c)
+
+
+def window_reverse(x, w, h, wd):
+    b = x.shape[0] // ((h // w) * (wd // w))
+    x = x.view(b, h // w, wd // w, w, w, -1).permute(0, 1, 3, 2, 4, 5)
+    return x.reshape(b, h, wd, -1)
+
+
+class SwinBlock(nn.Module):
+    """timm's Swin block: (shifted) window attention with relative position bias, MLP."""
+
+    def __init__(self, dim, heads, res, window, shift):
+        super().__init__()
+        self.heads, self.res = heads, res
+        self.window = min(window, res)
+        self.shift = 0 if res <= window else shift
+        w = self.window
+        self.norm1 = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.norm2 = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, 4 * dim)
+        self.fc2 = nn.Linear(4 * dim, dim)
+        self.table = nn.Parameter(torch.zeros((2 * w - 1) ** 2, heads))
+        coords = torch.stack(torch.meshgrid(torch.arange(w), torch.arange(w), indexing="ij")).flatten(1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (w - 1)
+        self.register_buffer("index", rel[..., 0] * (2 * w - 1) + rel[..., 1], persistent=False)
+        mask = None
+        if self.shift:
+            img = torch.zeros(1, res, res, 1)
+            cnt = 0
+            for hs in (slice(0, -w), slice(-w, -self.shift), slice(-self.shift, None)):
+                for ws in (slice(0, -w), slice(-w, -self.shift), slice(-self.shift, None)):
+                    img[:, hs, ws, :] = cnt
+                    cnt += 1
+            mw = window_partition(img, w).squeeze(-1)
+            mask = (mw[:, None, :] - mw[:, :, None]).ne(0).float() * -100.0
+        self.register_buffer("mask", mask, persistent=False)
+
+    def forward(self, x):
+        b, h, wd, c = x.shape
+        w, n = self.window, self.window ** 2
+        y = self.norm1(x)
+        if self.shift:
+            y = torch.roll(y, (-self.shift, -self.shift), (1, 2))
+        t = window_partition(y, w)
+        qkv = self.qkv(t).reshape(t.shape[0], n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        att = (q * (c // self.heads) ** -0.5) @ k.transpose(-2, -1)
+        att = att + self.table[self.index.view(-1)].view(n, n, -1).permute(2, 0, 1)[None]
+        if self.mask is not None:
+            nw = self.mask.shape[0]
+            att = att.view(-1, nw, self.heads, n, n) + self.mask[None, :, None]
+            att = att.view(-1, self.heads, n, n)
+        o = (att.softmax(-1) @ v).transpose(1, 2).reshape(t.shape[0], n, c)
+        y = window_reverse(self.proj(o), w, h, wd)
+        if self.shift:
+            y = torch.roll(y, (self.shift, self.shift), (1, 2))
+        x = x + y
+        return x + self.fc2(F.gelu(self.fc1(self.norm2(x))))
+
+
+class PatchMerging(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.norm = nn.LayerNorm(4 * dim)
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+
+    def forward(self, x):
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+        return self.reduction(self.norm(x))
+
+
+class Swin(nn.Module):
+    """timm's Swin Transformer on NHWC token maps (patch embed, 4 stages, merging, GAP)."""
+
+    def __init__(self, patch, dim, depths, heads, window, img=32, num_classes=10):
+        super().__init__()
+        self.patch_embed = nn.Conv2d(3, dim, patch, patch)
+        self.embed_norm = nn.LayerNorm(dim)
+        layers = []
+        res = img // patch
+        for i, (d, hd) in enumerate(zip(depths, heads)):
+            c = dim * 2 ** i
+            if i > 0:
+                layers.append(PatchMerging(c // 2))
+                res //= 2
+            for j in range(d):
+                layers.append(SwinBlock(c, hd, res, window, window // 2 if j % 2 else 0))
+        self.layers = nn.Sequential(*layers)
+        self.norm = nn.LayerNorm(dim * 2 ** (len(depths) - 1))
+        self.head = nn.Linear(dim * 2 ** (len(depths) - 1), num_classes)
+
+    def forward(self, x):
+        x = self.embed_norm(self.patch_embed(x).permute(0, 2, 3, 1))
+        return self.head(self.norm(self.layers(x)).mean((1, 2)))
+
+
 MODELS = {
     "resnet8_cifar": lambda size: CifarResNet(8),
     "resnet20_cifar": lambda size: CifarResNet(20),
     "convnext_atto_patch2_32": lambda size: ConvNeXt((2, 2, 6, 2), (40, 80, 160, 320), 2),
     "deit_tiny_patch4_32": lambda size: ViT(4, 192, 12, 3, img=size),
+    "swin_tiny_patch2_window4_32": lambda size: Swin(2, 96, (2, 2, 6, 2), (3, 6, 12, 24), 4, img=size),
 }
 
 

@@ -36,6 +36,7 @@ const DEFAULT_MODELS = [
   "resnet20_cifar",
   "convnext_atto_patch2_32",
   "deit_tiny_patch4_32",
+  "swin_tiny_patch2_window4_32",
 ].join(",");
 const QUICK_MODELS = "resnet20_cifar,convnext_atto_patch2_32";
 const models = (flags.models ?? (flags.quick ? QUICK_MODELS : DEFAULT_MODELS)).split(",");
