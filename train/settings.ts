@@ -92,7 +92,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   model: "resnet8_cifar",
   data: "mnist",
   curriculum: "efficienttrain",
-  epochs: 2,
+  epochs: 4,
   batchSize: 128,
   accumulate: 1,
   lr: 4e-3,
