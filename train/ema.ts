@@ -15,6 +15,7 @@ import type { ParamResample } from "@efficienttrain/core";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { ModelEma } from "@efficienttrain/train";
+ * await tf.setBackend("cpu");
  * const w = tf.variable(tf.scalar(0));
  * const ema = new ModelEma(new Map([["w", w]]), { decay: 0.5 });
  * w.assign(tf.scalar(2));

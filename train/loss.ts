@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { softTargetCrossEntropy } from "@efficienttrain/train";
+ * await tf.setBackend("cpu");
  * const loss = softTargetCrossEntropy(tf.tensor2d([[0, 0]]), tf.tensor2d([[1, 0]]));
  * console.assert(Math.abs(loss.dataSync()[0] - Math.log(2)) < 1e-6);
  * ```
@@ -38,6 +39,7 @@ export interface TopKCounts {
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { topKCounts } from "@efficienttrain/train";
+ * await tf.setBackend("cpu");
  * const counts = topKCounts(tf.tensor2d([[3, 1, 0], [0, 1, 3]]), new Int32Array([0, 1]));
  * console.assert(counts.top1 === 1 && counts.top5 === 2);
  * ```

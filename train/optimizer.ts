@@ -32,6 +32,7 @@ export interface AdamWState {
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { AdamW } from "@efficienttrain/train";
+ * await tf.setBackend("cpu");
  * const w = tf.variable(tf.scalar(1));
  * const opt = new AdamW({ weightDecay: 0 });
  * opt.apply(new Map([["w", w]]), new Map([["w", tf.scalar(1)]]), 0.1);

@@ -28,6 +28,7 @@ let instance = 0;
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { tinyConvNet } from "@efficienttrain/train";
+ * await tf.setBackend("cpu");
  * const m = tinyConvNet({ numClasses: 3, inChans: 1, imgSize: 8, seed: 1 });
  * console.assert(m.forward(tf.zeros([2, 8, 8, 1]), { training: false }).shape[1] === 3);
  * ```
@@ -147,8 +148,10 @@ export function syntheticBands(
  *
  * @example
  * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
  * import { syntheticParts } from "@efficienttrain/train";
+ * await tf.setBackend("cpu");
  * const parts = syntheticParts({ seed: 0, epochs: 2, small: 6 });
  * console.assert(parts.curriculum.stageAt(0).imageSize === 6);
  * parts.model.dispose();
