@@ -31,7 +31,7 @@ function trainCommand(args: string[]): Deno.Command {
   });
 }
 
-async function summaryOf(output: Deno.CommandOutput): Promise<Record<string, unknown>> {
+function summaryOf(output: Deno.CommandOutput): Record<string, unknown> {
   const text = new TextDecoder().decode(output.stdout);
   assert.equal(output.code, 0, new TextDecoder().decode(output.stderr).slice(-2000));
   return JSON.parse(text.slice(text.indexOf("{")));
