@@ -137,12 +137,12 @@ console.log(
     `batch ${batch}, ${steps} timed steps (median)`,
 );
 console.log(
-  `${pad("model", 26)}${pad("size", 6)}${pad("ours img/s", 12)}${pad("torch img/s", 13)}` +
+  `${pad("model", 30)}${pad("size", 6)}${pad("ours img/s", 12)}${pad("torch img/s", 13)}` +
     `${pad("ours/torch", 11)}load`,
 );
 for (const r of rows) {
   console.log(
-    `${pad(r.model, 26)}${pad(String(r.size), 6)}${pad(num(r.oursImagesPerS), 12)}` +
+    `${pad(r.model, 30)}${pad(String(r.size), 6)}${pad(num(r.oursImagesPerS), 12)}` +
       `${pad(num(r.torchImagesPerS), 13)}${pad(num(r.ratio, 2), 11)}${r.loadAverage}`,
   );
 }
