@@ -81,7 +81,7 @@ export function compareJob(
               seed,
               epochs: options.epochsByCurriculum?.[curriculum] ?? settings.epochs,
               out: options.outDir,
-            }, { runName, resume: resume ? runDir : undefined });
+            }, { runName, resume: resume ? runDir : undefined, baselineEpochs: settings.epochs });
           }
           runs.push({
             model,

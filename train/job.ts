@@ -63,6 +63,12 @@ export interface TrainJobOptions {
   readonly runName?: string;
   /** Skip the step-time profile (tests). */
   readonly skipProfile?: boolean;
+  /**
+   * Epochs of the full-size baseline that relative compute and the predicted speedup compare
+   * against (default: this run's epochs; set it when a curriculum runs a different budget,
+   * e.g. EfficientTrain++ at 2/3 of the baseline's epochs).
+   */
+  readonly baselineEpochs?: number;
 }
 
 /**
@@ -117,6 +123,7 @@ export function trainJob(
       accepts: (s) => model.acceptsInputSize(s),
       modelFamily: settings.model,
       flops: (s) => model.flops(s),
+      baselineEpochs: options.baselineEpochs,
     });
     for (const line of describeStages(resolved)) reporter.info(line);
 
