@@ -11,10 +11,19 @@ Run with Debian's interpreter (apt-get install python3-torch): /usr/bin/python3 
 """
 import argparse
 import json
+import os
 import sys
 import time
 
-import torch
+# torch.set_num_threads sizes torch's OpenMP pool, but Debian's torch runs its GEMMs in OpenBLAS,
+# whose own pool is sized from the environment when the library loads: set both before import,
+# so "--threads 1" means one core for every kernel, as it does for ours.
+if "--threads" in sys.argv:
+    _n = sys.argv[sys.argv.index("--threads") + 1]
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = _n
+
+import torch  # noqa: E402
 import torch.nn as nn
 import torch.nn.functional as F
 
