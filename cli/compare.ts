@@ -7,21 +7,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Effect, Layer } from "effect";
+import { Effect } from "effect";
 import { InvalidArgumentError } from "@efficienttrain/core";
-import { backendLayer } from "@efficienttrain/backend-tfjs";
-import { datasetLayer } from "@efficienttrain/data";
-import { layer as modelRegistryLayer } from "@efficienttrain/models";
-import { curriculaLayer } from "@efficienttrain/curricula";
-import {
-  compareJob,
-  comparisonMarkdown,
-  parseTrainArgs,
-  reporterLayer,
-  trainerLayer,
-  trainHelp,
-} from "@efficienttrain/train";
+import { compareJob, comparisonMarkdown, parseTrainArgs, trainHelp } from "@efficienttrain/train";
 import { runCli } from "./_run.ts";
+import { trainingLayers } from "./_layers.ts";
 
 const OWN = ["models", "curricula", "seeds", "compare-out", "epochs-by-curriculum"];
 
@@ -67,14 +57,7 @@ await runCli(async (args) => {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
   const outDir = own["compare-out"] ?? `${parsed.settings.out}/compare-${stamp}`;
   const { settings } = parsed;
-  const layers = Layer.mergeAll(
-    backendLayer(settings.backend),
-    datasetLayer(settings.data, { log: (line) => console.error(line) }),
-    modelRegistryLayer,
-    curriculaLayer,
-    trainerLayer,
-    reporterLayer({ quiet: false }),
-  );
+  const layers = trainingLayers(settings, { quiet: false });
   const result = await Effect.runPromise(
     Effect.provide(
       compareJob(settings, { models, curricula, seeds, outDir, epochsByCurriculum }),

@@ -6,20 +6,10 @@
  *
  * @module
  */
-import { Effect, Layer } from "effect";
-import { backendLayer } from "@efficienttrain/backend-tfjs";
-import { datasetLayer } from "@efficienttrain/data";
-import { layer as modelRegistryLayer } from "@efficienttrain/models";
-import { curriculaLayer } from "@efficienttrain/curricula";
-import {
-  parseTrainArgs,
-  reporterLayer,
-  summaryLines,
-  trainerLayer,
-  trainHelp,
-  trainJob,
-} from "@efficienttrain/train";
+import { Effect } from "effect";
+import { parseTrainArgs, summaryLines, trainHelp, trainJob } from "@efficienttrain/train";
 import { runCli } from "./_run.ts";
+import { trainingLayers } from "./_layers.ts";
 
 await runCli(async (args) => {
   const parsed = parseTrainArgs(args);
@@ -28,14 +18,7 @@ await runCli(async (args) => {
     return 0;
   }
   const { settings } = parsed;
-  const layers = Layer.mergeAll(
-    backendLayer(settings.backend),
-    datasetLayer(settings.data, { log: (line) => console.error(line) }),
-    modelRegistryLayer,
-    curriculaLayer,
-    trainerLayer,
-    reporterLayer({ quiet: parsed.json }),
-  );
+  const layers = trainingLayers(settings, { quiet: parsed.json });
   const summary = await Effect.runPromise(
     Effect.provide(trainJob(settings, { resume: parsed.resume, runName: parsed.runName }), layers),
   );

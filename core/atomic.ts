@@ -48,3 +48,23 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
 export function writeTextFileAtomic(path: string, text: string): Promise<void> {
   return writeFileAtomic(path, new TextEncoder().encode(text));
 }
+
+/**
+ * Whether a path exists (any kind of entry). Other errors than "not found" propagate.
+ *
+ * @example
+ * ```ts
+ * import { pathExists } from "@efficienttrain/core";
+ * console.assert(await pathExists(Deno.cwd()));
+ * console.assert(!(await pathExists(`${Deno.cwd()}/no/such/file`)));
+ * ```
+ */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}

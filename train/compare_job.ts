@@ -5,7 +5,7 @@
  * @module
  */
 import { Effect } from "effect";
-import { writeTextFileAtomic } from "@efficienttrain/core";
+import { pathExists, writeTextFileAtomic } from "@efficienttrain/core";
 import type { Backend } from "@efficienttrain/core";
 import type { Dataset } from "@efficienttrain/data";
 import type { ModelRegistry } from "@efficienttrain/models";
@@ -73,7 +73,9 @@ export function compareJob(
             summary = previous;
           } else {
             reporter.info(`== ${runName}`);
-            const resume = yield* Effect.promise(() => exists(`${runDir}/checkpoint.safetensors`));
+            const resume = yield* Effect.promise(() =>
+              pathExists(`${runDir}/checkpoint.safetensors`)
+            );
             summary = yield* trainJob({
               ...settings,
               model,
@@ -124,14 +126,5 @@ async function readSummary(runDir: string): Promise<JobSummary | undefined> {
     return JSON.parse(await Deno.readTextFile(`${runDir}/summary.json`)) as JobSummary;
   } catch {
     return undefined;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

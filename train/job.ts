@@ -7,7 +7,13 @@
  */
 import { Effect } from "effect";
 import * as tf from "@tensorflow/tfjs-core";
-import { Backend, predictedSpeedup, type ResolvedCurriculum, type Rng } from "@efficienttrain/core";
+import {
+  Backend,
+  pathExists,
+  predictedSpeedup,
+  type ResolvedCurriculum,
+  type Rng,
+} from "@efficienttrain/core";
 import {
   Dataset,
   defaultAugment,
@@ -158,7 +164,7 @@ export function trainJob(
     const runDir = options.resume ??
       `${settings.out}/${options.runName ?? defaultRunName(settings)}`;
     const resuming = options.resume !== undefined &&
-      (yield* Effect.promise(() => exists(checkpointPath(runDir))));
+      (yield* Effect.promise(() => pathExists(checkpointPath(runDir))));
     const dir = yield* Effect.promise(async () => {
       const d = await RunDirectory.create(runDir, {
         resumeFromStep: resuming ? await checkpointStep(runDir) : undefined,
@@ -315,15 +321,6 @@ function countParams(model: { params: ReadonlyMap<string, tf.Variable> }): numbe
   let n = 0;
   for (const v of model.params.values()) n += v.size;
   return n;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function checkpointStep(runDir: string): Promise<number> {
