@@ -100,22 +100,15 @@ export function bicubicMatrix2d(
   return k;
 }
 
-/** Apply `[rowsOut, rowsIn]` matrix `m` to the `rowsIn` rows (each `cols` wide) of `x`. */
-function applyRows(m: Float64Array, rowsIn: number, x: Float32Array, cols: number): Float32Array {
+/**
+ * `m · x` on the device for the `[rowsOut, rowsIn]` host matrix `m` and a `[rowsIn, cols]`
+ * tensor: the map is uploaded rather than the tensor read back, so resampling works on
+ * backends without synchronous reads (tfjs-webgpu under Deno) and never leaves the device.
+ * The float32 matrix is the one the models' on-the-fly resampling multiplies by.
+ */
+function applyRows(m: Float64Array, rowsIn: number, x: tf.Tensor2D): tf.Tensor2D {
   const rowsOut = m.length / rowsIn;
-  const out = new Float32Array(rowsOut * cols);
-  const acc = new Float64Array(cols);
-  for (let r = 0; r < rowsOut; r++) {
-    acc.fill(0);
-    for (let s = 0; s < rowsIn; s++) {
-      const w = m[r * rowsIn + s];
-      if (w === 0) continue;
-      const off = s * cols;
-      for (let c = 0; c < cols; c++) acc[c] += w * x[off + c];
-    }
-    out.set(acc, r * cols);
-  }
-  return out;
+  return tf.tidy(() => tf.matMul(tf.tensor2d(Float32Array.from(m), [rowsOut, rowsIn]), x));
 }
 
 /**
@@ -146,12 +139,18 @@ export function resamplePosEmbed(
         `pos_embed resample expects [1, ${prefix + oldGrid * oldGrid}, D], got [${t.shape}]`,
       );
     }
-    const data = t.dataSync() as Float32Array;
-    const grid = applyRows(m, oldGrid * oldGrid, data.subarray(prefix * dim), dim);
-    const out = new Float32Array((prefix + newGrid * newGrid) * dim);
-    out.set(data.subarray(0, prefix * dim), 0);
-    out.set(grid, prefix * dim);
-    return tf.tensor(out, [1, prefix + newGrid * newGrid, dim]);
+    // exact identity (not a matmul by a near-identity) when the grid is unchanged
+    if (oldGrid === newGrid) return tf.clone(t);
+    return tf.tidy(() => {
+      const rows = tf.reshape(t, [tokens, dim]) as tf.Tensor2D;
+      const grid = applyRows(
+        m,
+        oldGrid * oldGrid,
+        tf.slice(rows, [prefix, 0], [-1, dim]) as tf.Tensor2D,
+      );
+      const out = prefix > 0 ? tf.concat([tf.slice(rows, [0, 0], [prefix, dim]), grid], 0) : grid;
+      return tf.reshape(out, [1, prefix + newGrid * newGrid, dim]);
+    });
   };
 }
 
@@ -175,7 +174,7 @@ export function resampleRelPosTable(oldWindow: number, newWindow: number): Param
     if (t.rank !== 2 || t.shape[0] !== s0 * s0) {
       throw new RangeError(`rel-pos table resample expects [${s0 * s0}, heads], got [${t.shape}]`);
     }
-    const heads = t.shape[1] as number;
-    return tf.tensor(applyRows(m, s0 * s0, t.dataSync() as Float32Array, heads), [s1 * s1, heads]);
+    if (s0 === s1) return tf.clone(t);
+    return applyRows(m, s0 * s0, t as tf.Tensor2D);
   };
 }

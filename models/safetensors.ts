@@ -203,7 +203,8 @@ function layoutOf(model: Model, name: string, rank: number): ParamLayout {
 }
 
 /**
- * The model's state dict (parameters then buffers) in PyTorch layout.
+ * The model's state dict (parameters then buffers) in PyTorch layout, read synchronously
+ * (tfjs-webgpu under Deno cannot: use {@link readStateDict} there).
  *
  * @example
  * ```ts
@@ -221,6 +222,35 @@ export function stateDict(model: Model): Map<string, HostTensor> {
     const t = perm ? tf.transpose(v, perm) : v;
     out.set(name, { shape: t.shape, data: Float32Array.from(t.dataSync() as Float32Array) });
     if (t !== v) t.dispose();
+  }
+  return out;
+}
+
+/**
+ * {@link stateDict} with async reads, which every backend supports (tfjs-webgpu under Deno
+ * has no synchronous read). The model must not change until it resolves.
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { createModel, readStateDict } from "@efficienttrain/models";
+ * const m = createModel("test_resnet");
+ * console.assert((await readStateDict(m)).get("conv1.weight")!.shape[0] === 8);
+ * m.dispose();
+ * ```
+ */
+export async function readStateDict(model: Model): Promise<Map<string, HostTensor>> {
+  const out = new Map<string, HostTensor>();
+  for (const [name, v] of [...model.params, ...model.buffers]) {
+    const perm = torchPerm(layoutOf(model, name, v.rank));
+    const t = perm ? tf.transpose(v, perm) : v;
+    try {
+      // copied: a backend may hand back (and later reuse) the tensor's own storage
+      const data = Float32Array.from(await t.data() as Float32Array);
+      out.set(name, { shape: t.shape, data });
+    } finally {
+      if (t !== v) t.dispose();
+    }
   }
   return out;
 }
@@ -292,7 +322,7 @@ export async function saveModel(
   path: string,
   options: { metadata?: Record<string, string> } = {},
 ): Promise<void> {
-  const bytes = encodeSafetensors(stateDict(model), {
+  const bytes = encodeSafetensors(await readStateDict(model), {
     format: "pt",
     model: model.name,
     input_size: String(model.inputSize),

@@ -57,16 +57,18 @@ const GROUPS = ["params", "buffers", "optimizer", "ema"] as const;
 export async function saveCheckpoint(path: string, contents: CheckpointContents): Promise<void> {
   // Tensors keep the models' internal (NHWC/HWIO) layouts: a checkpoint is for resuming
   // here; `model.safetensors` beside it carries the reference layouts for other tools.
+  // Async reads: tfjs-webgpu cannot read synchronously under Deno. The caller must not touch
+  // the tensors until this resolves (the trainer awaits it between steps).
   const named = new Map<string, HostTensor>();
-  const add = (group: string, map: ReadonlyMap<string, tf.Tensor> | undefined) => {
+  const add = async (group: string, map: ReadonlyMap<string, tf.Tensor> | undefined) => {
     for (const [k, t] of map ?? []) {
-      named.set(`${group}/${k}`, { shape: t.shape, data: t.dataSync() as Float32Array });
+      named.set(`${group}/${k}`, { shape: t.shape, data: await t.data() as Float32Array });
     }
   };
-  add("params", contents.params);
-  add("buffers", contents.buffers);
-  add("optimizer", contents.optimizer.tensors);
-  add("ema", contents.ema);
+  await add("params", contents.params);
+  await add("buffers", contents.buffers);
+  await add("optimizer", contents.optimizer.tensors);
+  await add("ema", contents.ema);
   const bytes = encodeSafetensors(named, {
     format: FORMAT,
     state: JSON.stringify(contents.state),

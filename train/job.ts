@@ -147,13 +147,15 @@ export function trainJob(
     const sizes = [...new Set([...resolved.stages.map((s) => s.imageSize), H])];
     const profile = options.skipProfile
       ? Object.fromEntries(sizes.map((s) => [s, s * s]))
-      : measureStepProfile(model, sizes, {
-        // seconds per image are flat in the batch size past a few dozen images; keep it short
-        batchSize: Math.min(settings.batchSize, 64),
-        steps: 1,
-        channels: C,
-        numClasses,
-      });
+      : yield* Effect.promise(() =>
+        measureStepProfile(model, sizes, {
+          // seconds per image are flat in the batch size past a few dozen images; keep it short
+          batchSize: Math.min(settings.batchSize, 64),
+          steps: 1,
+          channels: C,
+          numClasses,
+        })
+      );
     const speedup = predictedSpeedup(resolved, profile, { imagesPerEpoch: loader.imagesPerEpoch });
     reporter.info(
       `cost model: relative compute ${resolved.relativeCompute.toFixed(3)} ` +

@@ -32,7 +32,8 @@ export interface TopKCounts {
 }
 
 /**
- * Count top-1 / top-5 hits and the summed cross-entropy for hard labels.
+ * Count top-1 / top-5 hits and the summed cross-entropy for hard labels. The log-probabilities
+ * are read back with `await data()`, the only read tfjs-webgpu supports under Deno.
  *
  * @example
  * ```ts
@@ -40,15 +41,19 @@ export interface TopKCounts {
  * import "@tensorflow/tfjs-backend-cpu";
  * import { topKCounts } from "@efficienttrain/train";
  * await tf.setBackend("cpu");
- * const counts = topKCounts(tf.tensor2d([[3, 1, 0], [0, 1, 3]]), new Int32Array([0, 1]));
+ * const counts = await topKCounts(tf.tensor2d([[3, 1, 0], [0, 1, 3]]), new Int32Array([0, 1]));
  * console.assert(counts.top1 === 1 && counts.top5 === 2);
  * ```
  */
-export function topKCounts(logits: tf.Tensor2D, labels: Int32Array): TopKCounts {
+export async function topKCounts(logits: tf.Tensor2D, labels: Int32Array): Promise<TopKCounts> {
   const [n, classes] = logits.shape;
   const logProbs = tf.tidy(() => tf.logSoftmax(logits));
-  const values = logProbs.dataSync();
-  logProbs.dispose();
+  let values: Float32Array;
+  try {
+    values = await logProbs.data() as Float32Array;
+  } finally {
+    logProbs.dispose();
+  }
   const k = Math.min(5, classes);
   let top1 = 0, top5 = 0, lossSum = 0;
   for (let i = 0; i < n; i++) {

@@ -24,14 +24,14 @@ export interface ProfileOptions {
  *
  * @example
  * ```ts ignore
- * const profile = measureStepProfile(model, [20, 24, 28], { batchSize: 128, channels: 1, numClasses: 10 });
+ * const profile = await measureStepProfile(model, [20, 24, 28], { batchSize: 128, channels: 1, numClasses: 10 });
  * ```
  */
-export function measureStepProfile(
+export async function measureStepProfile(
   model: Model,
   sizes: readonly number[],
   options: ProfileOptions,
-): StepTimeProfile {
+): Promise<StepTimeProfile> {
   const steps = options.steps ?? 2;
   const original = model.inputSize;
   const snapshot = new Map([...model.params].map(([k, v]) => [k, tf.clone(v)]));
@@ -49,18 +49,19 @@ export function measureStepProfile(
         ),
         options.numClasses,
       ).cast("float32") as tf.Tensor2D;
-      const run = () => {
+      const run = async () => {
         const { value, grads } = tf.variableGrads(
           () => softTargetCrossEntropy(model.forward(x, { training: true, seed: 1 }), targets),
           params,
         );
-        value.dataSync();
+        // the read waits for the step to finish (an async read: tfjs-webgpu has no sync one)
+        await value.data();
         value.dispose();
         for (const g of Object.values(grads)) g.dispose();
       };
-      run();
+      await run();
       const start = performance.now();
-      for (let i = 0; i < steps; i++) run();
+      for (let i = 0; i < steps; i++) await run();
       profile[size] = (performance.now() - start) / 1000 / steps / options.batchSize;
       x.dispose();
       targets.dispose();

@@ -161,7 +161,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
           restartIterator = true;
           break;
         }
-        const loss = microStep(batch, stage, step);
+        const loss = await microStep(batch, stage, step);
         lastLoss = loss;
         if (!Number.isFinite(loss)) {
           throw new TrainingDivergedError({
@@ -295,7 +295,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     }
   }
 
-  function microStep(batch: HostBatch, s: StagePoint, globalStep: number): number {
+  async function microStep(batch: HostBatch, s: StagePoint, globalStep: number): Promise<number> {
     const rng = new Rng(mixSeed(settings.seed, globalStep));
     let lossValue = NaN;
     try {
@@ -306,8 +306,13 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
           return softTargetCrossEntropy(logits, targets);
         }, paramList);
       });
-      lossValue = value.dataSync()[0];
-      value.dispose();
+      // The only reads in a step are async (tfjs-webgpu cannot read synchronously under Deno);
+      // nothing else runs meanwhile since the loop awaits each step.
+      try {
+        lossValue = (await value.data())[0];
+      } finally {
+        value.dispose();
+      }
       if (!accumulated) {
         accumulated = new Map();
         for (const [varName, g] of Object.entries(grads)) accumulated.set(nameOf.get(varName)!, g);
@@ -331,15 +336,24 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
       const grads = accumulated!;
       accumulated = undefined;
       accumulatedCount = 0;
-      tf.tidy(() => {
-        let scaled: Map<string, tf.Tensor> = grads;
+      let scaled: Map<string, tf.Tensor> = grads;
+      try {
         if (settings.accumulate > 1) {
           scaled = new Map([...grads].map(([k, g]) => [k, tf.div(g, settings.accumulate)]));
         }
-        if (settings.clipGrad > 0) scaled = clipByGlobalNorm(scaled, settings.clipGrad);
-        optimizer.apply(model.params, scaled, learningRate(globalStep / stepsPerEpoch));
-      });
-      grads.forEach((g) => g.dispose());
+        const clipScale = settings.clipGrad > 0
+          ? await clipFactor(scaled, settings.clipGrad)
+          : undefined;
+        tf.tidy(() => {
+          const clipped = clipScale === undefined
+            ? scaled
+            : new Map([...scaled].map(([k, g]) => [k, tf.mul(g, clipScale)]));
+          optimizer.apply(model.params, clipped, learningRate(globalStep / stepsPerEpoch));
+        });
+      } finally {
+        if (scaled !== grads) scaled.forEach((g) => g.dispose());
+        grads.forEach((g) => g.dispose());
+      }
       ema?.update(everything());
     }
     return lossValue;
@@ -501,8 +515,12 @@ export async function evaluate(
   for (let b = 0; b < batches; b++) {
     const batch = testSet.batch(b, settings.evalBatchSize);
     const logits = tf.tidy(() => model.forward(pipeline.eval(batch), { training: false }));
-    const counts = topKCounts(logits, batch.labels);
-    logits.dispose();
+    let counts;
+    try {
+      counts = await topKCounts(logits, batch.labels);
+    } finally {
+      logits.dispose();
+    }
     top1 += counts.top1;
     top5 += counts.top5;
     lossSum += counts.lossSum;
@@ -512,13 +530,27 @@ export async function evaluate(
   return { top1: top1 / n, top5: top5 / n, loss: lossSum / n, count: testSet.count };
 }
 
-function clipByGlobalNorm(grads: Map<string, tf.Tensor>, maxNorm: number): Map<string, tf.Tensor> {
-  const total = Math.sqrt(
-    [...grads.values()].reduce((acc, g) => acc + tf.sum(tf.square(g)).dataSync()[0], 0),
-  );
-  if (total <= maxNorm || !Number.isFinite(total)) return grads;
-  const scale = maxNorm / (total + 1e-6);
-  return new Map([...grads].map(([k, g]) => [k, tf.mul(g, scale)]));
+/**
+ * The factor that clips `grads` to global L2 norm `maxNorm`, or `undefined` when they are
+ * within it (or the norm is not finite). The per-tensor squared sums are reduced on the
+ * device and come back in one async read; their float64 sum on the host keeps the result
+ * bit-identical to summing the float32 partials one read at a time.
+ */
+async function clipFactor(
+  grads: ReadonlyMap<string, tf.Tensor>,
+  maxNorm: number,
+): Promise<number | undefined> {
+  if (grads.size === 0) return undefined;
+  const partials = tf.tidy(() => tf.stack([...grads.values()].map((g) => tf.sum(tf.square(g)))));
+  let sums: Float32Array;
+  try {
+    sums = await partials.data() as Float32Array;
+  } finally {
+    partials.dispose();
+  }
+  const total = Math.sqrt(sums.reduce((acc, v) => acc + v, 0));
+  if (total <= maxNorm || !Number.isFinite(total)) return undefined;
+  return maxNorm / (total + 1e-6);
 }
 
 function mixSeed(seed: number, step: number): number {
