@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 import { FileError, InvalidArgumentError } from "@efficienttrain/core";
 import { initBackend } from "@efficienttrain/backend-tfjs";
-import { loadDataset, normalizeBatch, subset } from "@efficienttrain/data";
+import { loadDataset, normalizeBatch, sampleSubset } from "@efficienttrain/data";
 import { createModel, loadModel } from "@efficienttrain/models";
 import {
   decodeTrainSettings,
@@ -85,7 +85,9 @@ await runCli(async (args) => {
   });
   const backend = await initBackend(overrides.backend);
   const data = await loadDataset(overrides.data);
-  const test = overrides.limitTest > 0 ? subset(data.test, overrides.limitTest) : data.test;
+  const test = overrides.limitTest > 0
+    ? sampleSubset(data.test, overrides.limitTest, { seed: 0 })
+    : data.test;
   const [H, , C] = data.info.imageShape;
   const model = createModel(overrides.model, {
     numClasses: data.info.classes.length,

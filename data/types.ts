@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { InvalidArgumentError } from "@efficienttrain/core";
+import { InvalidArgumentError, Rng } from "@efficienttrain/core";
 
 /** One split of a dataset, decoded: `images` is N·H·W·C bytes in NHWC order. */
 export interface ImageSet {
@@ -88,6 +88,33 @@ export function subset(set: ImageSet, n: number): ImageSet {
     labels: set.labels.subarray(0, count),
     count,
   };
+}
+
+/**
+ * `n` images drawn without replacement by a seeded shuffle (a copy, in the original order).
+ * Use it to limit a split: datasets read from class folders are sorted by class, so the first
+ * `n` images ({@link subset}) can hold a single class.
+ *
+ * @example
+ * ```ts
+ * import { imageSet, sampleSubset } from "@efficienttrain/data";
+ * const s = imageSet(new Uint8Array([0, 1, 2, 3]), new Int32Array([0, 0, 1, 1]), { height: 1, width: 1, channels: 1 });
+ * const picked = sampleSubset(s, 2, { seed: 3 });
+ * console.assert(picked.count === 2 && picked.images[0] === picked.labels[0] * 2 + (picked.images[0] % 2));
+ * ```
+ */
+export function sampleSubset(set: ImageSet, n: number, options: { seed: number }): ImageSet {
+  const count = Math.max(0, Math.min(set.count, Math.floor(n)));
+  if (count === set.count) return set;
+  const chosen = new Rng(options.seed).permutation(set.count).subarray(0, count).sort();
+  const per = set.height * set.width * set.channels;
+  const images = new Uint8Array(count * per);
+  const labels = new Int32Array(count);
+  chosen.forEach((j, i) => {
+    images.set(set.images.subarray(j * per, (j + 1) * per), i * per);
+    labels[i] = set.labels[j];
+  });
+  return { ...set, images, labels, count };
 }
 
 /**

@@ -21,8 +21,8 @@ import {
   mixupCutmix,
   normalizeBatch,
   randomErasing,
+  sampleSubset,
   softTargets,
-  subset,
 } from "@efficienttrain/data";
 import { ModelRegistry, saveModel } from "@efficienttrain/models";
 import { Curricula } from "@efficienttrain/curricula";
@@ -103,10 +103,10 @@ export function trainJob(
 
     reporter.info(`backend: ${backend.info.name} (${backend.info.reason})`);
     const trainSet = settings.limitTrain > 0
-      ? subset(dataset.train, settings.limitTrain)
+      ? sampleSubset(dataset.train, settings.limitTrain, { seed: settings.seed })
       : dataset.train;
     const testSet = settings.limitTest > 0
-      ? subset(dataset.test, settings.limitTest)
+      ? sampleSubset(dataset.test, settings.limitTest, { seed: 0 })
       : dataset.test;
     const [H, , C] = dataset.info.imageShape;
     const numClasses = dataset.info.classes.length;
