@@ -5,6 +5,7 @@
 const members = [
   "core",
   "backends/tfjs",
+  "backends/native",
   "backends/webgpu",
   "models",
   "curricula",
