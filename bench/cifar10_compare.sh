@@ -18,3 +18,5 @@ ETPP=$(python3 -c "print(round($EPOCHS * 2 / 3, 3))")
 deno run -A cli/compare.ts --models "$MODELS" --curricula "$CURRICULA" --seeds "$SEEDS" \
   --data "$DATA" --epochs "$EPOCHS" --epochs-by-curriculum "efficienttrain++=$ETPP" \
   --batch-size 128 --lr 4e-3 --warmup-epochs 1 --workers 1 --compare-out "$OUT" "$@"
+# One table over every finished run in $OUT (all seeds and curricula run so far).
+deno run -A cli/compare.ts --table-only --compare-out "$OUT"

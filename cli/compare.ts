@@ -9,29 +9,60 @@
 import { parseArgs } from "node:util";
 import { Effect } from "effect";
 import { InvalidArgumentError } from "@efficienttrain/core";
-import { compareJob, comparisonMarkdown, parseTrainArgs, trainHelp } from "@efficienttrain/train";
+import {
+  collectRuns,
+  compareJob,
+  comparisonMarkdown,
+  parseTrainArgs,
+  trainHelp,
+  writeComparison,
+} from "@efficienttrain/train";
 import { runCli } from "./_run.ts";
 import { trainingLayers } from "./_layers.ts";
 
-const OWN = ["models", "curricula", "seeds", "compare-out", "epochs-by-curriculum"];
+const OWN = [
+  "models",
+  "curricula",
+  "seeds",
+  "compare-out",
+  "epochs-by-curriculum",
+  "table-only",
+];
 
 await runCli(async (args) => {
   const own = parseArgs({
     args,
     strict: false,
-    options: Object.fromEntries(OWN.map((k) => [k, { type: "string" as const }])),
-  }).values as Record<string, string | undefined>;
+    options: Object.fromEntries(
+      OWN.map((k) => [k, { type: k === "table-only" ? "boolean" as const : "string" as const }]),
+    ),
+  }).values as Record<string, string | boolean | undefined>;
   const parsed = parseTrainArgs(withoutOwnFlags(args));
   if (parsed.help) {
     console.log(
       "usage: deno task compare --models a,b --curricula baseline,efficienttrain [--seeds 0,1]\n" +
-        "       [--compare-out dir] [--epochs-by-curriculum efficienttrain++=4] [train flags]\n\n" +
+        "       [--compare-out dir] [--epochs-by-curriculum efficienttrain++=4] [train flags]\n" +
+        "       deno task compare --table-only --compare-out dir   (table of every finished run)\n\n" +
         trainHelp("compare").split("\n").slice(2).join("\n"),
     );
     return 0;
   }
+  if (own["table-only"]) {
+    const dir = own["compare-out"];
+    if (typeof dir !== "string") {
+      throw new InvalidArgumentError({
+        argument: "--table-only",
+        value: "true",
+        reason: "needs --compare-out <dir> holding finished runs",
+      });
+    }
+    const result = await writeComparison(await collectRuns(dir), dir);
+    console.log(comparisonMarkdown(result.rows));
+    console.log(`table: ${result.markdownPath} and ${result.jsonPath}`);
+    return 0;
+  }
   const list = (flag: string, fallback: string) =>
-    (own[flag] ?? fallback).split(",").map((s) => s.trim()).filter(Boolean);
+    (String(own[flag] ?? fallback)).split(",").map((s) => s.trim()).filter(Boolean);
   const models = list("models", parsed.settings.model);
   const curricula = list("curricula", "baseline,efficienttrain");
   const seeds = list("seeds", String(parsed.settings.seed)).map((s) => {
@@ -55,7 +86,7 @@ await runCli(async (args) => {
     epochsByCurriculum[name] = n;
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-  const outDir = own["compare-out"] ?? `${parsed.settings.out}/compare-${stamp}`;
+  const outDir = String(own["compare-out"] ?? `${parsed.settings.out}/compare-${stamp}`);
   const { settings } = parsed;
   const layers = trainingLayers(settings, { quiet: false });
   const result = await Effect.runPromise(
@@ -74,6 +105,7 @@ await runCli(async (args) => {
 function withoutOwnFlags(args: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--table-only") continue;
     if (OWN.some((k) => args[i] === `--${k}`)) {
       i++; // skip its value too
       continue;

@@ -85,40 +85,86 @@ export function compareJob(
               out: options.outDir,
             }, { runName, resume: resume ? runDir : undefined, baselineEpochs: settings.epochs });
           }
-          runs.push({
-            model,
-            curriculum,
-            seed,
-            top1: summary.top1,
-            top5: summary.top5,
-            trainSeconds: summary.trainSeconds,
-            wallSeconds: summary.wallSeconds,
-            relativeCompute: summary.relativeCompute,
-            predictedSpeedup: summary.predictedSpeedup,
-            history: summary.history,
-            runDir: summary.runDir,
-          });
+          runs.push(comparedRun(summary));
         }
       }
     }
-    const rows = comparisonRows(runs);
-    const markdownPath = `${options.outDir}/comparison.md`;
-    const jsonPath = `${options.outDir}/comparison.json`;
-    const plots: string[] = [];
-    yield* Effect.promise(async () => {
-      await writeTextFileAtomic(markdownPath, comparisonMarkdown(rows));
-      await writeTextFileAtomic(
-        jsonPath,
-        JSON.stringify({ settings, options, rows }, null, 2) + "\n",
-      );
-      for (const model of options.models) {
-        const path = `${options.outDir}/${model}_accuracy_vs_time.svg`;
-        await writeTextFileAtomic(path, await comparisonPlotSvg(rows, model));
-        plots.push(path);
-      }
-    });
-    return { rows, markdownPath, jsonPath, plots };
+    return yield* Effect.promise(() => writeComparison(runs, options.outDir, { settings }));
   });
+}
+
+/**
+ * A finished run's summary as a comparison entry.
+ *
+ * @example
+ * ```ts ignore
+ * const run = comparedRun(JSON.parse(await Deno.readTextFile("runs/x/summary.json")));
+ * ```
+ */
+export function comparedRun(summary: JobSummary): ComparedRun {
+  return {
+    model: summary.model,
+    curriculum: summary.curriculum,
+    seed: summary.seed,
+    top1: summary.top1,
+    top5: summary.top5,
+    trainSeconds: summary.trainSeconds,
+    wallSeconds: summary.wallSeconds,
+    relativeCompute: summary.relativeCompute,
+    predictedSpeedup: summary.predictedSpeedup,
+    history: summary.history,
+    runDir: summary.runDir,
+  };
+}
+
+/**
+ * Every finished run (a `summary.json`) directly under `outDir`, sorted by model, seed and
+ * then baseline first.
+ *
+ * @example
+ * ```ts ignore
+ * const runs = await collectRuns("bench/results/cifar10/runs");
+ * ```
+ */
+export async function collectRuns(outDir: string): Promise<ComparedRun[]> {
+  const runs: ComparedRun[] = [];
+  for await (const entry of Deno.readDir(outDir)) {
+    if (!entry.isDirectory) continue;
+    const summary = await readSummary(`${outDir}/${entry.name}`);
+    if (summary) runs.push(comparedRun(summary));
+  }
+  const key = (r: ComparedRun) =>
+    `${r.model}\u0000${String(r.seed).padStart(6, "0")}\u0000${
+      r.curriculum === "baseline" ? "" : r.curriculum
+    }`;
+  return runs.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/**
+ * Write `comparison.md`, `comparison.json` and one accuracy-vs-time overlay per model.
+ *
+ * @example
+ * ```ts ignore
+ * await writeComparison(await collectRuns(dir), dir);
+ * ```
+ */
+export async function writeComparison(
+  runs: readonly ComparedRun[],
+  outDir: string,
+  extra: Record<string, unknown> = {},
+): Promise<CompareResult> {
+  const rows = comparisonRows(runs);
+  const markdownPath = `${outDir}/comparison.md`;
+  const jsonPath = `${outDir}/comparison.json`;
+  await writeTextFileAtomic(markdownPath, comparisonMarkdown(rows));
+  await writeTextFileAtomic(jsonPath, JSON.stringify({ ...extra, rows }, null, 2) + "\n");
+  const plots: string[] = [];
+  for (const model of [...new Set(runs.map((r) => r.model))]) {
+    const path = `${outDir}/${model}_accuracy_vs_time.svg`;
+    await writeTextFileAtomic(path, await comparisonPlotSvg(rows, model));
+    plots.push(path);
+  }
+  return { rows, markdownPath, jsonPath, plots };
 }
 
 async function readSummary(runDir: string): Promise<JobSummary | undefined> {
