@@ -151,7 +151,7 @@ export function trainJob(
         measureStepProfile(model, sizes, {
           // seconds per image are flat in the batch size past a few dozen images; keep it short
           batchSize: Math.min(settings.batchSize, 64),
-          steps: 1,
+          steps: 2,
           channels: C,
           numClasses,
         })
