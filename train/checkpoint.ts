@@ -77,6 +77,47 @@ export async function saveCheckpoint(path: string, contents: CheckpointContents)
 }
 
 /**
+ * Read only the loop state of a checkpoint (the safetensors header), not its tensors.
+ *
+ * @example
+ * ```ts ignore
+ * const { step } = await readCheckpointState("runs/x/checkpoint.safetensors");
+ * ```
+ */
+export async function readCheckpointState(path: string): Promise<CheckpointState> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    const lengthBytes = new Uint8Array(8);
+    if ((await file.read(lengthBytes)) !== 8) {
+      throw new CheckpointError({
+        path,
+        reason: "truncated: shorter than the 8-byte header length",
+      });
+    }
+    const length = Number(new DataView(lengthBytes.buffer).getBigUint64(0, true));
+    const header = new Uint8Array(length);
+    let read = 0;
+    while (read < length) {
+      const n = await file.read(header.subarray(read));
+      if (n === null) throw new CheckpointError({ path, reason: "truncated header" });
+      read += n;
+    }
+    let metadata: Record<string, string> | undefined;
+    try {
+      metadata = JSON.parse(new TextDecoder().decode(header)).__metadata__;
+    } catch (e) {
+      throw new CheckpointError({ path, reason: `header is not JSON (${(e as Error).message})` });
+    }
+    if (metadata?.format !== FORMAT || typeof metadata.state !== "string") {
+      throw new CheckpointError({ path, reason: `not an efficienttrain checkpoint` });
+    }
+    return JSON.parse(metadata.state) as CheckpointState;
+  } finally {
+    file.close();
+  }
+}
+
+/**
  * Read a checkpoint written by {@link saveCheckpoint}.
  *
  * @example

@@ -32,6 +32,7 @@ import { checkpointPath, type TrainResult } from "./trainer.ts";
 import type { HostBatch, StagePoint, TensorPipeline } from "./parts.ts";
 import type { TrainSettings } from "./settings.ts";
 import { RunDirectory } from "./run_dir.ts";
+import { readCheckpointState } from "./checkpoint.ts";
 import { Reporter, Trainer } from "./services.ts";
 import { measureStepProfile } from "./profile.ts";
 import { formatDuration } from "./progress.ts";
@@ -169,7 +170,9 @@ export function trainJob(
       (yield* Effect.promise(() => pathExists(checkpointPath(runDir))));
     const dir = yield* Effect.promise(async () => {
       const d = await RunDirectory.create(runDir, {
-        resumeFromStep: resuming ? await checkpointStep(runDir) : undefined,
+        resumeFromStep: resuming
+          ? (await readCheckpointState(checkpointPath(runDir))).step
+          : undefined,
       });
       await d.writeJson("config.json", {
         settings,
@@ -323,13 +326,4 @@ function countParams(model: { params: ReadonlyMap<string, tf.Variable> }): numbe
   let n = 0;
   for (const v of model.params.values()) n += v.size;
   return n;
-}
-
-async function checkpointStep(runDir: string): Promise<number> {
-  const { loadCheckpoint } = await import("./checkpoint.ts");
-  const ckpt = await loadCheckpoint(checkpointPath(runDir));
-  for (const group of [ckpt.params, ckpt.buffers, ckpt.optimizer, ckpt.ema]) {
-    for (const t of group.values()) t.dispose();
-  }
-  return ckpt.state.step;
 }

@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 // tfjs-core registers no gradients; the union package registers them all by side effect.
 import "@tensorflow/tfjs";
-import { Rng } from "@efficienttrain/core";
+import { pathExists, Rng } from "@efficienttrain/core";
 import { AdamW } from "./optimizer.ts";
 import { ModelEma } from "./ema.ts";
 import { cosineLearningRate } from "./schedule.ts";
@@ -168,7 +168,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
             step,
             epoch: epochFloat,
             loss,
-            checkpoint: await exists(ckptFile) ? ckptFile : "",
+            checkpoint: await pathExists(ckptFile) ? ckptFile : "",
           });
         }
         step++;
@@ -564,13 +564,4 @@ function isOutOfMemory(e: unknown): boolean {
   const text = String((e as Error)?.message ?? e).toLowerCase();
   return e instanceof RangeError && /array buffer|allocation|memory/.test(text) ||
     /out of memory|oom|cannot allocate/.test(text);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
