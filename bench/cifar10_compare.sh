@@ -14,9 +14,14 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 SEEDS=${SEEDS:-0}
 # EfficientTrain++ gets 2/3 of the baseline's budget in 224²-equivalent epochs, as in the paper
 # (200 equivalent epochs against a 300-epoch baseline).
-ETPP=$(python3 -c "print(round($EPOCHS * 2 / 3, 3))")
+# ETPP_FRACTION overrides that share (e.g. 0.5 when 2/3 already beats the baseline).
+ETPP_FRACTION=${ETPP_FRACTION:-2/3}
+ETPP=$(python3 -c "print(round($EPOCHS * $ETPP_FRACTION, 3))")
+# BOUNDARIES=exact puts stage ends at fractional epochs (short schedules; the presets floor them
+# like the authors' int(E/5·(k+1)), which drops a stage when E < 5).
+BOUNDARIES=${BOUNDARIES:-curriculum}
 deno run -A cli/compare.ts --models "$MODELS" --curricula "$CURRICULA" --seeds "$SEEDS" \
   --data "$DATA" --epochs "$EPOCHS" --epochs-by-curriculum "efficienttrain++=$ETPP" \
-  --batch-size 128 --lr 4e-3 --warmup-epochs 1 --workers 1 --compare-out "$OUT" "$@"
+  --boundaries "$BOUNDARIES" --batch-size 128 --lr 4e-3 --warmup-epochs 1 --workers 1 --compare-out "$OUT" "$@"
 # One table over every finished run in $OUT (all seeds and curricula run so far).
 deno run -A cli/compare.ts --table-only --compare-out "$OUT"

@@ -49,6 +49,9 @@ const SMALL = [
   "deit_tiny_patch4_32",
   "deit_tiny_patch2_32",
   "swin_tiny_patch2_window4_32",
+  "convnext_micro_patch2_32",
+  "deit_micro_patch4_32",
+  "swin_micro_patch2_window4_32",
 ];
 const wanted = Deno.env.get("MODELS_BENCH_MODELS")?.split(",");
 const cases: Case[] = [];

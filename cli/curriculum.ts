@@ -3,7 +3,8 @@
  *
  *   list                                   the presets
  *   show <name|file.json> [--epochs E] [--image-size H] [--model M] [--multiple-of N]
- *        [--baseline-epochs B] [--json]    the resolved stages and relative compute (with a
+ *        [--baseline-epochs B] [--boundaries floor|exact] [--json]
+ *                                          the resolved stages and relative compute (with a
  *                                          registered --model: its legal sizes and FLOPs)
  *   export <name|file.json> --format efficienttrain-pytorch|timm --epochs E [--image-size H]
  *        [--model M] [--warmup-epochs W] [--out FILE] [--json]
@@ -15,6 +16,7 @@
 import { parseArgs } from "node:util";
 import {
   computeBySize,
+  type Curriculum,
   CurriculumDecodeError,
   curriculumJsonSchema,
   curriculumTable,
@@ -38,7 +40,7 @@ import {
 const USAGE = `usage:
   deno task curriculum list
   deno task curriculum show <name|file.json> [--epochs E] [--image-size H] [--model M]
-      [--multiple-of N] [--baseline-epochs B] [--json]
+      [--multiple-of N] [--baseline-epochs B] [--boundaries floor|exact] [--json]
   deno task curriculum export <name|file.json> --format efficienttrain-pytorch|timm --epochs E
       [--image-size H] [--model M] [--warmup-epochs W] [--out FILE] [--json]
   deno task curriculum schema`;
@@ -112,6 +114,7 @@ export async function runCurriculumCli(args: string[], io: CliIo = {}): Promise<
         model: { type: "string" },
         "multiple-of": { type: "string" },
         "baseline-epochs": { type: "string" },
+        boundaries: { type: "string" },
         format: { type: "string" },
         "warmup-epochs": { type: "string" },
         out: { type: "string" },
@@ -148,7 +151,16 @@ export async function runCurriculumCli(args: string[], io: CliIo = {}): Promise<
         reason: "name a preset or a .json file",
       });
     }
-    const curriculum = await loadCurriculum(ref);
+    const loaded = await loadCurriculum(ref);
+    const boundaries = values.boundaries;
+    if (boundaries !== undefined && boundaries !== "floor" && boundaries !== "exact") {
+      throw new InvalidArgumentError({
+        argument: "--boundaries",
+        value: showValue(boundaries),
+        reason: "must be floor or exact",
+      });
+    }
+    const curriculum: Curriculum = boundaries === undefined ? loaded : { ...loaded, boundaries };
     const model = modelRules(values.model, err);
     const resolved = resolveCurriculum(curriculum, {
       epochs: num("epochs", values.epochs) ?? 300,

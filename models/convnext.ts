@@ -201,6 +201,7 @@ export const CONVNEXT_CONFIGS: {
   readonly convnext_base: ConvNeXtConfig;
   readonly convnext_atto_patch2_32: ConvNeXtConfig;
   readonly convnext_atto_patch1_32: ConvNeXtConfig;
+  readonly convnext_micro_patch2_32: ConvNeXtConfig;
   readonly test_convnext: ConvNeXtConfig;
 } = {
   convnext_tiny: { depths: [3, 3, 9, 3], dims: [96, 192, 384, 768], patch: 4, defaultSize: 224 },
@@ -216,6 +217,12 @@ export const CONVNEXT_CONFIGS: {
     depths: [2, 2, 6, 2],
     dims: [40, 80, 160, 320],
     patch: 1,
+    defaultSize: 32,
+  },
+  convnext_micro_patch2_32: {
+    depths: [1, 1, 3, 1],
+    dims: [32, 64, 128, 256],
+    patch: 2,
     defaultSize: 32,
   },
   test_convnext: { depths: [1, 1], dims: [8, 16], patch: 2, defaultSize: 16 },

@@ -431,6 +431,7 @@ export const SWIN_CONFIGS: {
   readonly swin_small_patch4_window7_224: SwinConfig;
   readonly swin_base_patch4_window7_224: SwinConfig;
   readonly swin_tiny_patch2_window4_32: SwinConfig;
+  readonly swin_micro_patch2_window4_32: SwinConfig;
   readonly test_swin: SwinConfig;
 } = {
   swin_tiny_patch4_window7_224: {
@@ -466,6 +467,15 @@ export const SWIN_CONFIGS: {
     dim: 96,
     depths: [2, 2, 6, 2],
     heads: [3, 6, 12, 24],
+    defaultSize: 32,
+    window: 4,
+  },
+  swin_micro_patch2_window4_32: {
+    ...T,
+    patch: 2,
+    dim: 48,
+    depths: [1, 1, 3, 1],
+    heads: [2, 4, 8, 16],
     defaultSize: 32,
     window: 4,
   },

@@ -246,6 +246,7 @@ export const VIT_CONFIGS: {
   readonly deit_base_patch16_224: ViTConfig;
   readonly deit_tiny_patch4_32: ViTConfig;
   readonly deit_tiny_patch2_32: ViTConfig;
+  readonly deit_micro_patch4_32: ViTConfig;
   readonly test_deit: ViTConfig;
 } = {
   deit_tiny_patch16_224: {
@@ -274,6 +275,7 @@ export const VIT_CONFIGS: {
   },
   deit_tiny_patch4_32: { patch: 4, dim: 192, depth: 12, heads: 3, mlpRatio: 4, defaultSize: 32 },
   deit_tiny_patch2_32: { patch: 2, dim: 192, depth: 12, heads: 3, mlpRatio: 4, defaultSize: 32 },
+  deit_micro_patch4_32: { patch: 4, dim: 96, depth: 6, heads: 3, mlpRatio: 4, defaultSize: 32 },
   test_deit: { patch: 4, dim: 16, depth: 2, heads: 2, mlpRatio: 2, defaultSize: 16 },
 };
 

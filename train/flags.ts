@@ -33,6 +33,12 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     kind: "string",
     help: "preset name or curriculum .json",
   },
+  {
+    flag: "boundaries",
+    key: "boundaries",
+    kind: "string",
+    help: "curriculum | floor | exact (stage ends at fractional epochs)",
+  },
   { flag: "epochs", key: "epochs", kind: "number", help: "epochs (ET++: 224²-equivalent epochs)" },
   { flag: "batch-size", key: "batchSize", kind: "integer", help: "micro-batch size" },
   {

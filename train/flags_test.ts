@@ -10,12 +10,14 @@ Deno.test("flags: defaults when nothing is given, values when given", () => {
     "--epochs",
     "1.5",
     "--ema",
+    "--boundaries=exact",
     "--resume",
     "runs/a",
   ]);
   assert.equal(settings.model, "resnet20_cifar");
   assert.equal(settings.epochs, 1.5);
   assert.equal(settings.ema, true);
+  assert.equal(settings.boundaries, "exact");
   assert.equal(resume, "runs/a");
 });
 
@@ -26,6 +28,7 @@ Deno.test("flags: bad values are errors naming the flag and value", () => {
     [["--epochs", "-2"], "--epochs", "-2"],
     [["--backend", "tpu"], "--backend", "tpu"],
     [["--random-erasing", "2"], "--random-erasing", "2"],
+    [["--boundaries", "round"], "--boundaries", "round"],
   ];
   for (const [args, flag, value] of cases) {
     assert.throws(() => parseTrainArgs(args), (e: unknown) => {

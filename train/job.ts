@@ -123,7 +123,10 @@ export function trainJob(
       dropPathRate: settings.dropPath,
       seed: settings.seed,
     });
-    const curriculum = yield* curricula.load(settings.curriculum);
+    const loaded = yield* curricula.load(settings.curriculum);
+    const curriculum = settings.boundaries === "curriculum"
+      ? loaded
+      : { ...loaded, boundaries: settings.boundaries };
     const resolved: ResolvedCurriculum = yield* curricula.resolve(curriculum, {
       epochs: settings.epochs,
       imageSize: H,

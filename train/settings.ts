@@ -13,6 +13,7 @@ const TrainSettingsSchema = Schema.Struct({
   model: Schema.String,
   data: Schema.String,
   curriculum: Schema.String,
+  boundaries: Schema.Literals(["curriculum", "floor", "exact"]),
   epochs: Schema.Finite.check(Schema.isGreaterThan(0)),
   batchSize: PositiveInt,
   accumulate: PositiveInt,
@@ -46,6 +47,12 @@ export interface TrainSettings {
   readonly model: string;
   readonly data: string;
   readonly curriculum: string;
+  /**
+   * Stage boundaries of epoch-progress curricula: the curriculum's own (`floor`, the authors'
+   * `int(E/5·(k+1))`, for the presets), or `exact` fractional epochs — short schedules need
+   * these, since flooring 3 epochs into 5 stages drops one.
+   */
+  readonly boundaries: "curriculum" | "floor" | "exact";
   readonly epochs: number;
   readonly batchSize: number;
   /** Micro-batches per optimizer step (effective batch = batchSize × accumulate). */
@@ -92,6 +99,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   model: "resnet8_cifar",
   data: "mnist",
   curriculum: "efficienttrain",
+  boundaries: "curriculum",
   epochs: 4,
   batchSize: 128,
   accumulate: 1,

@@ -72,6 +72,51 @@ export function collapseBroadcast(
   return { out, a: ra, b: rb };
 }
 
+/**
+ * Expand `src` of collapsed shape `from` to `to` (same rank; each dim equal or 1), copying
+ * whole contiguous blocks: the first copy of a broadcast block is built once, then repeated
+ * with `copyWithin`.
+ *
+ * @example
+ * ```ts
+ * import { broadcastTo } from "./kernels_elementwise.ts";
+ * const y = broadcastTo(new Float32Array([1, 2]), [2, 1], [2, 3]);
+ * console.assert(y.join() === "1,1,1,2,2,2");
+ * ```
+ */
+export function broadcastTo(
+  src: Float32Array,
+  from: readonly number[],
+  to: readonly number[],
+): Float32Array {
+  const dst = new Float32Array(to.reduce((p, d) => p * d, 1));
+  const inner = (d: number): number => to.slice(d + 1).reduce((p, v) => p * v, 1);
+  const innerSrc = (d: number): number => from.slice(d + 1).reduce((p, v) => p * v, 1);
+  const fill = (d: number, s: number, o: number): void => {
+    const block = inner(d);
+    if (d === to.length - 1) {
+      if (from[d] === 1) dst.fill(src[s]!, o, o + to[d]!);
+      else dst.set(src.subarray(s, s + to[d]!), o);
+      return;
+    }
+    if (from[d] === 1) {
+      fill(d + 1, s, o);
+      // doubling: log2(to[d]) copies however small the block
+      const total = block * to[d]!;
+      for (let done = block; done < total;) {
+        const len = Math.min(done, total - done);
+        dst.copyWithin(o + done, o, o + len);
+        done += len;
+      }
+    } else {
+      const step = innerSrc(d);
+      for (let i = 0; i < to[d]!; i++) fill(d + 1, s + i * step, o + i * block);
+    }
+  };
+  fill(0, 0, 0);
+  return dst;
+}
+
 function attrWithEltwise(
   ctx: DnnlContext,
   ops: ReadonlyArray<readonly [alg: number, alpha: number, beta: number]>,
@@ -147,24 +192,25 @@ function binaryKernel(ctx: DnnlContext, name: string, spec: BinarySpec): NativeK
     const c = collapseBroadcast(a.shape, b.shape);
     const aFull = sizeOf(a.shape) === n;
     const bFull = sizeOf(b.shape) === n;
-    let src0 = a;
-    let src1 = b;
+    let src0 = f32(args.backend, a);
+    let src1 = f32(args.backend, b);
     let small = c.b;
     let post = spec.post;
     if (!aFull) {
-      if (!bFull) return fallback(args);
-      // oneDNN 2.x broadcasts only its second source: swap, and undo the sign for Sub.
-      src0 = b;
-      src1 = a;
-      small = c.a;
-      if (!spec.commutative) {
-        if (spec.alg !== D.binarySub) return fallback(args);
-        post = [[ELTWISE.linear, -1, 0]];
+      const swap = bFull && (spec.commutative || spec.alg === D.binarySub);
+      if (swap) {
+        // oneDNN 2.x broadcasts only its second source: swap, and undo the sign for Sub.
+        [src0, src1, small] = [src1, src0, c.a];
+        if (!spec.commutative) post = [[ELTWISE.linear, -1, 0]];
+      } else {
+        // both sides broadcast ([N,1,1,C] ⊙ [1,H,W,1]) or a non-commutative op broadcasts its
+        // first input: materialise that input (tfjs-cpu's generic loop was ~30× slower)
+        src0 = broadcastTo(src0, c.a, c.out);
       }
     }
     const prim = binaryPrimitive(ctx, spec.alg, { out: c.out, b: small }, post);
     const y = take(args.backend, n);
-    prim.exec([f32(args.backend, src0), f32(args.backend, src1), y]);
+    prim.exec([src0, src1, y]);
     return output(args.backend, outShape, y);
   };
 }

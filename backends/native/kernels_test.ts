@@ -14,6 +14,7 @@ import {
   probeNative,
   registerNativeBackend,
 } from "./mod.ts";
+import { broadcastTo } from "./kernels_elementwise.ts";
 
 const probe = probeNative();
 const ignore = !probe.available;
@@ -218,6 +219,9 @@ Deno.test({ name: "native: broadcasting binary ops values and gradients", ignore
     [big, []],
     [[40], big],
     [[1, 1, 16, 40], big],
+    // both sides broadcast: the first input is materialised before oneDNN runs
+    [[2, 1, 1, 40], [1, 8, 16, 1]],
+    [[2, 8, 1, 1], [1, 1, 16, 40]],
   ];
   for (const [name, op] of ops) {
     for (const [sa, sb] of pairs) {
@@ -418,3 +422,42 @@ Deno.test(
     }
   },
 );
+
+Deno.test("broadcastTo expands collapsed shapes block by block", () => {
+  const src = Float32Array.from({ length: 6 }, (_, i) => i + 1);
+  // [2, 1, 3] → [2, 5, 3]: each row of 3 repeated 5 times
+  const y = broadcastTo(src, [2, 1, 3], [2, 5, 3]);
+  const expected = [0, 1].flatMap((i) =>
+    Array.from({ length: 5 }, () => [1 + 3 * i, 2 + 3 * i, 3 + 3 * i]).flat()
+  );
+  assert.deepEqual(Array.from(y), expected);
+  // [3, 1] → [3, 4] fills, [1, 4] → [3, 4] copies the whole row
+  assert.deepEqual(Array.from(broadcastTo(Float32Array.of(7, 8, 9), [3, 1], [3, 4])), [
+    7,
+    7,
+    7,
+    7,
+    8,
+    8,
+    8,
+    8,
+    9,
+    9,
+    9,
+    9,
+  ]);
+  assert.deepEqual(Array.from(broadcastTo(Float32Array.of(1, 2, 3, 4), [1, 4], [3, 4])), [
+    1,
+    2,
+    3,
+    4,
+    1,
+    2,
+    3,
+    4,
+    1,
+    2,
+    3,
+    4,
+  ]);
+});

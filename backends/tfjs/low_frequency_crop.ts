@@ -122,24 +122,22 @@ export function lowFrequencyCrop(images: tf.Tensor4D, options: CropOptions): tf.
   return tf.tidy(() => {
     const y = applySeparable(images, r, f);
     if (!f.nyquistVectors || !f.nyquistSigns) return y;
-    // y −= s·(−1)^(k+l)/(H·W) with s = v_hᵀ·x·v_w per plane (the −Im·x·Imᵀ term), as two
-    // matrix-vector products so no input-sized temporary is made
+    // y −= s·(−1)^(k+l)/(H·W) with s = v_hᵀ·x·v_w per plane (the −Im·x·Imᵀ term), as
+    // matrix products so no input-sized temporary is made and nothing broadcasts on both sides
     const [vh, vw] = f.nyquistVectors;
     const nhwc = r.layout === "NHWC";
-    let s: tf.Tensor;
     if (nhwc) {
       const t = tf.matMul(tf.reshape(vh, [1, 1, r.h]), tf.reshape(images, [r.n, r.h, r.w * r.c]));
-      s = tf.matMul(tf.reshape(vw, [1, 1, r.w]), tf.reshape(t, [r.n, r.w, r.c]));
-      s = tf.reshape(s, [r.n, 1, 1, r.c]);
-    } else {
-      const t = tf.matMul(tf.reshape(images, [r.n * r.c * r.h, r.w]), vw, false, true);
-      s = tf.reshape(tf.matMul(tf.reshape(t, [r.n * r.c, r.h]), vh, false, true), [r.n, r.c, 1, 1]);
+      const s = tf.matMul(tf.reshape(vw, [1, 1, r.w]), tf.reshape(t, [r.n, r.w, r.c]));
+      const signs = tf.reshape(f.nyquistSigns, [1, r.outH * r.outW, 1]);
+      const correction = tf.reshape(tf.matMul(signs, s), [r.n, r.outH, r.outW, r.c]);
+      return tf.sub(y, correction) as tf.Tensor4D;
     }
-    const signs = tf.reshape(
-      f.nyquistSigns,
-      nhwc ? [1, r.outH, r.outW, 1] : [1, 1, r.outH, r.outW],
-    );
-    return tf.sub(y, tf.mul(s, signs)) as tf.Tensor4D;
+    const t = tf.matMul(tf.reshape(images, [r.n * r.c * r.h, r.w]), vw, false, true);
+    const s = tf.matMul(tf.reshape(t, [r.n * r.c, r.h]), vh, false, true);
+    const signs = tf.reshape(f.nyquistSigns, [1, r.outH * r.outW]);
+    const correction = tf.reshape(tf.matMul(s, signs), [r.n, r.c, r.outH, r.outW]);
+    return tf.sub(y, correction) as tf.Tensor4D;
   });
 }
 
