@@ -37,8 +37,15 @@ export async function measureStepProfile(
   const snapshot = new Map([...model.params].map(([k, v]) => [k, tf.clone(v)]));
   const buffers = new Map([...model.buffers].map(([k, v]) => [k, tf.clone(v)]));
   const profile: Record<number, number> = {};
+  let targets: tf.Tensor2D | undefined;
   try {
     const ordered = [...new Set(sizes)].sort((a, b) => a - b);
+    // the same targets serve every size
+    const classes = Array.from({ length: options.batchSize }, (_, i) => i % options.numClasses);
+    targets = tf.tidy(() =>
+      tf.oneHot(tf.tensor1d(classes, "int32"), options.numClasses).cast("float32") as tf.Tensor2D
+    );
+    const y = targets;
     // Two passes: the first only warms up every size (kernel primitives, buffer pools and JIT
     // are built on first use and would otherwise be charged to whichever size came first).
     for (const timed of [false, true]) {
@@ -46,16 +53,9 @@ export async function measureStepProfile(
         if (size !== model.inputSize) model.setInputSize(size);
         const params = [...model.params.values()];
         const x = tf.randomNormal([options.batchSize, size, size, options.channels]) as tf.Tensor4D;
-        const targets = tf.oneHot(
-          tf.tensor1d(
-            Array.from({ length: options.batchSize }, (_, i) => i % options.numClasses),
-            "int32",
-          ),
-          options.numClasses,
-        ).cast("float32") as tf.Tensor2D;
         const run = async () => {
           const { value, grads } = tf.variableGrads(
-            () => softTargetCrossEntropy(model.forward(x, { training: true, seed: 1 }), targets),
+            () => softTargetCrossEntropy(model.forward(x, { training: true, seed: 1 }), y),
             params,
           );
           // the read waits for the step to finish (an async read: tfjs-webgpu has no sync one)
@@ -76,10 +76,10 @@ export async function measureStepProfile(
           profile[size] = best / 1000 / options.batchSize;
         }
         x.dispose();
-        targets.dispose();
       }
     }
   } finally {
+    targets?.dispose();
     if (model.inputSize !== original) model.setInputSize(original);
     for (const [k, t] of snapshot) {
       const p = model.params.get(k)!;

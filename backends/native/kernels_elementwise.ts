@@ -89,11 +89,16 @@ export function broadcastTo(
   from: readonly number[],
   to: readonly number[],
 ): Float32Array {
-  const dst = new Float32Array(to.reduce((p, d) => p * d, 1));
-  const inner = (d: number): number => to.slice(d + 1).reduce((p, v) => p * v, 1);
-  const innerSrc = (d: number): number => from.slice(d + 1).reduce((p, v) => p * v, 1);
+  // elements below each dim, in the output and in the source
+  const outStride = new Array<number>(to.length).fill(1);
+  const srcStride = new Array<number>(to.length).fill(1);
+  for (let d = to.length - 2; d >= 0; d--) {
+    outStride[d] = outStride[d + 1]! * to[d + 1]!;
+    srcStride[d] = srcStride[d + 1]! * from[d + 1]!;
+  }
+  const dst = new Float32Array(to.length === 0 ? 1 : outStride[0]! * to[0]!);
   const fill = (d: number, s: number, o: number): void => {
-    const block = inner(d);
+    const block = outStride[d]!;
     if (d === to.length - 1) {
       if (from[d] === 1) dst.fill(src[s]!, o, o + to[d]!);
       else dst.set(src.subarray(s, s + to[d]!), o);
@@ -109,7 +114,7 @@ export function broadcastTo(
         done += len;
       }
     } else {
-      const step = innerSrc(d);
+      const step = srcStride[d]!;
       for (let i = 0; i < to[d]!; i++) fill(d + 1, s + i * step, o + i * block);
     }
   };
