@@ -7,6 +7,33 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 
+/**
+ * Below this many elements an op stays on tfjs-cpu's JavaScript kernel (a oneDNN call costs
+ * more than it saves). Mutable through {@link setNativeMinElements} so conformance tests can
+ * push every shape, however small, through oneDNN.
+ */
+export const nativeLimits: { minElements: number } = { minElements: 8192 };
+
+/**
+ * Set the element count below which native ops fall back to tfjs-cpu (default 8192); returns
+ * the previous value. 0 sends every shape through oneDNN, as the conformance sweep does.
+ *
+ * @example
+ * ```ts
+ * import { setNativeMinElements } from "@efficienttrain/backend-native";
+ * const previous = setNativeMinElements(0);
+ * setNativeMinElements(previous);
+ * ```
+ */
+export function setNativeMinElements(n: number): number {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`setNativeMinElements: expected an integer ≥ 0, got ${n}`);
+  }
+  const previous = nativeLimits.minElements;
+  nativeLimits.minElements = n;
+  return previous;
+}
+
 /** The arguments tfjs passes to a kernel function. */
 export interface KernelArgs {
   readonly inputs: tf.NamedTensorInfoMap;

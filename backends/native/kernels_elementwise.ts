@@ -15,13 +15,11 @@ import {
   cpuKernel,
   f32,
   type NativeKernelFunc,
+  nativeLimits,
   output,
   sizeOf,
 } from "./kernel_util.ts";
 import { take } from "./pool.ts";
-
-/** Below this many output elements the tfjs-cpu loop beats an FFI call. */
-export const MIN_NATIVE_ELEMENTS = 8192;
 
 const BINARY_GT = 131063;
 const ELTWISE = {
@@ -193,7 +191,7 @@ function binaryKernel(ctx: DnnlContext, name: string, spec: BinarySpec): NativeK
     if (!allFloat32(a, b)) return fallback(args);
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const n = sizeOf(outShape);
-    if (n < MIN_NATIVE_ELEMENTS) return fallback(args);
+    if (n < nativeLimits.minElements) return fallback(args);
     const c = collapseBroadcast(a.shape, b.shape);
     const aFull = sizeOf(a.shape) === n;
     const bFull = sizeOf(b.shape) === n;
@@ -233,7 +231,7 @@ function eltwiseKernel(
   return (args) => {
     const { x } = args.inputs as { x: TensorInfo };
     const n = sizeOf(x.shape);
-    if (!allFloat32(x) || n < MIN_NATIVE_ELEMENTS) return fallback(args);
+    if (!allFloat32(x) || n < nativeLimits.minElements) return fallback(args);
     const k = `${alg}|${n}`;
     let p = eltwises.get(k);
     if (p === undefined) {
@@ -271,7 +269,7 @@ function stepKernel(ctx: DnnlContext): NativeKernelFunc {
     const { x } = args.inputs as { x: TensorInfo };
     const alpha = (args.attrs as { alpha?: number }).alpha ?? 0;
     const n = sizeOf(x.shape);
-    if (!allFloat32(x) || alpha !== 0 || n < MIN_NATIVE_ELEMENTS) return fallback(args);
+    if (!allFloat32(x) || alpha !== 0 || n < nativeLimits.minElements) return fallback(args);
     const prim = binaryPrimitive(ctx, BINARY_GT, { out: [n], b: [1] }, []);
     const y = take(args.backend, n);
     prim.exec([f32(args.backend, x), zero, y]);
@@ -295,7 +293,7 @@ function erfKernel(ctx: DnnlContext): NativeKernelFunc {
   return (args) => {
     const { x } = args.inputs as { x: TensorInfo };
     const n = sizeOf(x.shape);
-    if (!allFloat32(x) || n < MIN_NATIVE_ELEMENTS) return fallback(args);
+    if (!allFloat32(x) || n < nativeLimits.minElements) return fallback(args);
     const prim = binaryPrimitive(ctx, D.binaryMul, { out: [n], b: [n] }, [
       [ELTWISE.linear, -1, 0],
       [ELTWISE.exp, 0, 0],
@@ -382,7 +380,7 @@ function reduceKernel(
       keepDims: boolean;
     };
     const n = sizeOf(x.shape);
-    if (!allFloat32(x) || n < MIN_NATIVE_ELEMENTS) return fallback(args);
+    if (!allFloat32(x) || n < nativeLimits.minElements) return fallback(args);
     const axes = util.parseAxisParam(attrs.axis ?? attrs.reductionIndices!, x.shape);
     const reduced = new Set(axes);
     // Collapse runs of reduced / kept axes (size-1 axes join either run).

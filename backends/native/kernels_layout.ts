@@ -19,12 +19,12 @@ import {
   primitiveDesc,
   reorder,
 } from "./dnnl.ts";
-import { MIN_NATIVE_ELEMENTS } from "./kernels_elementwise.ts";
 import {
   allFloat32,
   cpuKernel,
   f32,
   type NativeKernelFunc,
+  nativeLimits,
   output,
   sizeOf,
 } from "./kernel_util.ts";
@@ -75,7 +75,7 @@ function transposeKernel(ctx: DnnlContext): NativeKernelFunc {
     const { x } = args.inputs as { x: TensorInfo };
     const perm = (args.attrs as { perm: number[] }).perm;
     const n = sizeOf(x.shape);
-    if (!allFloat32(x) || n < MIN_NATIVE_ELEMENTS) return fallback(args);
+    if (!allFloat32(x) || n < nativeLimits.minElements) return fallback(args);
     const xs = denseStrides(x.shape);
     const outShape = perm.map((p) => x.shape[p]);
     const y = take(args.backend, n);
@@ -92,7 +92,7 @@ function splitKernel(ctx: DnnlContext): NativeKernelFunc {
     const { x } = args.inputs as { x: TensorInfo };
     const attrs = args.attrs as { numOrSizeSplits: number[] | number; axis: number };
     const n = sizeOf(x.shape);
-    if (!allFloat32(x) || n < MIN_NATIVE_ELEMENTS) return fallback(args);
+    if (!allFloat32(x) || n < nativeLimits.minElements) return fallback(args);
     const axis = util.parseAxisParam(attrs.axis, x.shape)[0];
     const sizes = backend_util.prepareSplitSize(
       x as unknown as tf.Tensor,
@@ -127,7 +127,7 @@ function softmaxKernel(ctx: DnnlContext, name: string, alg: number): NativeKerne
     const dim = (args.attrs as { dim: number }).dim;
     const n = sizeOf(logits.shape);
     const rank = logits.shape.length;
-    if (!allFloat32(logits) || n < MIN_NATIVE_ELEMENTS || (dim !== -1 && dim !== rank - 1)) {
+    if (!allFloat32(logits) || n < nativeLimits.minElements || (dim !== -1 && dim !== rank - 1)) {
       return fallback(args);
     }
     const c = logits.shape[rank - 1];

@@ -201,7 +201,7 @@ Deno.test({ name: "native: matMul, batched and fused, values and gradients", ign
 
 Deno.test({ name: "native: broadcasting binary ops values and gradients", ignore }, async () => {
   await setup();
-  const big = [2, 8, 16, 40]; // 10240 elements: above MIN_NATIVE_ELEMENTS, so oneDNN runs
+  const big = [2, 8, 16, 40]; // 10240 elements: above the native minimum, so oneDNN runs
   const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
     ["add", tf.add],
     ["sub", tf.sub],
@@ -461,3 +461,17 @@ Deno.test("broadcastTo expands collapsed shapes block by block", () => {
     4,
   ]);
 });
+
+Deno.test(
+  { name: "native: the gradient of a global pool over a 1×1 map is dy, not dy[0]", ignore },
+  async () => {
+    // Regression (issue 12): with every reduced axis of size 1 the broadcast is an identity
+    // layout, oneDNN's reorder is skipped, and the kernel used to fill the whole gradient with
+    // its first element: ConvNeXt's and Swin's last stage at 16 px trained on garbage.
+    await setup();
+    const gap = (x: tf.Tensor) => tf.mean(x, [1, 2]);
+    conform("mean over a 1×1 map", gap, [[8, 1, 1, 1024]]);
+    conform("sum over a 1×1 map", (x) => tf.sum(x, [1, 2], true), [[4, 1, 1, 2048]]);
+    conform("mean over size-1 axes 0 and 2", (x) => tf.mean(x, [0, 2]), [[1, 8192, 1]]);
+  },
+);

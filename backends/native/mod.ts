@@ -39,6 +39,7 @@ export function nativeThreads(): number {
 export { batchNormTraining, type BatchNormTrainingResult } from "./batch_norm.ts";
 export { layerNormFused } from "./layer_norm.ts";
 export { geluFused } from "./gelu.ts";
+export { setNativeMinElements } from "./kernel_util.ts";
 
 /** Whether the native backend can run here, and if not, why and how to fix it. */
 export interface NativeProbe {

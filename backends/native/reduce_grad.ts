@@ -13,13 +13,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
 import { type DnnlContext, mdDense, mdStrides, type Primitive, reorder } from "./dnnl.ts";
-import { f32, type KernelArgs, output, sizeOf } from "./kernel_util.ts";
+import { f32, type KernelArgs, nativeLimits, output, sizeOf } from "./kernel_util.ts";
 import { take } from "./pool.ts";
 
 /** Kernel name: broadcast `dy` (times `scale`) over `axes` to `shape` (native only). */
 export const BROADCAST_GRAD = "EtNativeBroadcastGrad";
-
-const MIN_ELEMENTS = 8192;
 
 const prims = new Map<string, Primitive | null>();
 
@@ -61,7 +59,9 @@ export function broadcastGradKernel(ctx: DnnlContext, backendName: string): Kern
     let src = f32(args.backend, dy);
     if (scale !== 1) src = src.map((v) => v * scale);
     const out = take(args.backend, n);
-    if (p === null) out.fill(src[0]);
+    // `reorder` answers null when source and destination layouts are equal: every reduced axis
+    // has size 1 (a global pool over a 1×1 map), so dy already has x's layout and is copied.
+    if (p === null) out.set(src);
     else p.exec([src, out]);
     return output(args.backend, shape, out);
   };
@@ -86,7 +86,8 @@ export function registerReduceGradients(backendName: string): void {
         const g = dy as tf.Tensor;
         if (
           tf.getBackend() !== backendName || x.dtype !== "float32" || g.dtype !== "float32" ||
-          x.size < MIN_ELEMENTS || tf.getKernel(BROADCAST_GRAD, backendName) === undefined
+          x.size < nativeLimits.minElements ||
+          tf.getKernel(BROADCAST_GRAD, backendName) === undefined
         ) {
           return original.gradFunc(dy, saved, attrs);
         }

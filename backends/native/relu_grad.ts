@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
 import { D, type DnnlContext, mdDense, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
-import { allFloat32, f32, type KernelArgs, output, sizeOf } from "./kernel_util.ts";
+import { allFloat32, f32, type KernelArgs, nativeLimits, output, sizeOf } from "./kernel_util.ts";
 import { take } from "./pool.ts";
 
 /** Kernel name of the fused ReLU backward (native backend only). */
@@ -73,7 +73,6 @@ export function reluGradKernel(ctx: DnnlContext, backendName: string): KernelCon
 }
 
 /** Below this size the two tfjs-cpu passes are as cheap as one FFI call. */
-const MIN_ELEMENTS = 8192;
 
 let wrapped = false;
 
@@ -94,7 +93,7 @@ export function registerReluGradient(backendName: string): void {
       const [x] = saved;
       const g = dy as tf.Tensor;
       if (
-        tf.getBackend() === backendName && allFloat32(x, g) && x.size >= MIN_ELEMENTS &&
+        tf.getBackend() === backendName && allFloat32(x, g) && x.size >= nativeLimits.minElements &&
         tf.getKernel(RELU_GRAD, backendName) !== undefined
       ) {
         return {
