@@ -4,22 +4,37 @@
  * and the top-1 on 2,000 test images at the same S — no curriculum, no size change, no
  * augmentation, so only the model and the resolution vary.
  *
- *   deno run -A bench/low_res_probe.ts <model> <S> [cifar10 spec]
+ *   deno run -A bench/low_res_probe.ts <model> <S> [--backend native|wasm|cpu]
+ *     [--data cifar10:<path>] [--out results.jsonl]
+ *
+ * With `--out`, the final epoch is appended to that file as one JSON line (model, side,
+ * backend, loss, top-1, seconds), which `bench/low_res_probe.sh` collects into a table.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
 import { Rng } from "@efficienttrain/core";
 import { initBackend, resize } from "@efficienttrain/backend-tfjs";
 import { createModel } from "@efficienttrain/models";
 import { type ImageSet, loadDataset } from "@efficienttrain/data";
 import { AdamW } from "@efficienttrain/train";
 
-const [model = "convnext_micro_patch2_32", sideArg = "22", spec] = Deno.args;
+const { values: flags, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    backend: { type: "string", default: "auto" },
+    data: { type: "string", default: "cifar10:../shared/data/cifar10-jpg.tar.gz" },
+    out: { type: "string" },
+  },
+});
+const [model = "convnext_micro_patch2_32", sideArg = "22"] = positionals;
 const side = Number(sideArg);
 const N_TRAIN = 10240, N_TEST = 2000, BATCH = 128, EPOCHS = 3, LR = 2e-3;
-await initBackend("auto");
-const ds = await loadDataset(spec ?? "cifar10:../shared/data/cifar10-jpg.tar.gz");
+const backend = await initBackend(flags.backend as Parameters<typeof initBackend>[0]);
+const started = performance.now();
+const ds = await loadDataset(flags.data!);
 const [h, w, c] = ds.info.imageShape;
 const px = h * w * c;
 
@@ -90,10 +105,20 @@ for (let epoch = 0, step = 0; epoch < EPOCHS; epoch++) {
       if (v === test.labels[b * 500 + i]) correct++;
     });
   }
+  const loss = lossSum / (N_TRAIN / BATCH), top1 = (100 * correct) / N_TEST;
   console.log(
-    `${model} S=${side} epoch ${epoch + 1}: train loss ${
-      (lossSum / (N_TRAIN / BATCH)).toFixed(3)
-    }, ` +
-      `test top-1 at S ${((100 * correct) / N_TEST).toFixed(1)}%`,
+    `${model} S=${side} (${backend.name}) epoch ${epoch + 1}: train loss ${loss.toFixed(3)}, ` +
+      `test top-1 at S ${top1.toFixed(1)}%`,
   );
+  if (epoch === EPOCHS - 1 && flags.out !== undefined) {
+    const line = JSON.stringify({
+      model,
+      side,
+      backend: backend.name,
+      trainLoss: Number(loss.toFixed(4)),
+      top1: Number(top1.toFixed(2)),
+      seconds: Math.round((performance.now() - started) / 1000),
+    });
+    await Deno.writeTextFile(flags.out, line + "\n", { append: true });
+  }
 }

@@ -54,6 +54,12 @@ export interface Model {
   forward(x: tf.Tensor4D, options: ForwardOptions): tf.Tensor2D;
   /** Forward FLOPs (multiply–adds × 2) for one image at `size` (defaults to the current size). */
   flops(size?: number): number;
+  /**
+   * Side of every stage's feature map at input side `size` (default: the current size),
+   * computed for any positive side, legal or not, so a caller can see a map that would
+   * vanish (0) or collapse to 1×1 before training at that size.
+   */
+  featureMapSides(size?: number): number[];
   /** Release all variables. */
   dispose(): void;
 }

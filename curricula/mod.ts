@@ -7,6 +7,7 @@
  * @module
  */
 export * from "./presets.ts";
+export * from "./sizes.ts";
 export * from "./export.ts";
 export * from "./search.ts";
 export * from "./search_report.ts";

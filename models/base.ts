@@ -115,6 +115,8 @@ export abstract class SpecModel implements Model {
   abstract get rule(): InputRule;
   /** Forward FLOPs at a legal size. */
   protected abstract flopsAt(size: number): number;
+  /** Stage map sides at any positive side (no legality check). */
+  protected abstract mapSidesAt(size: number): number[];
   /** NHWC → pooled features; runs inside a tidy. */
   protected abstract features(x: tf.Tensor4D, training: boolean, rng?: Rng): tf.Tensor2D;
   /** Pooled features → logits; runs inside a tidy. */
@@ -183,6 +185,18 @@ export abstract class SpecModel implements Model {
     const s = size ?? this.size;
     this.checkSize(s, "size");
     return this.flopsAt(s);
+  }
+
+  featureMapSides(size?: number): number[] {
+    const s = size ?? this.size;
+    if (!Number.isInteger(s) || s < 1) {
+      throw new InvalidArgumentError({
+        argument: "size",
+        value: String(s),
+        reason: "must be a positive integer",
+      });
+    }
+    return this.mapSidesAt(s);
   }
 
   dispose(): void {

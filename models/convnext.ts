@@ -135,6 +135,24 @@ export function convnextFlops(
   return f + 2 * cfg.dims[cfg.dims.length - 1] * options.numClasses;
 }
 
+/**
+ * Side of each stage's feature map at input `size` (patchify stem, then 2×2 stride-2
+ * downsampling, both unpadded, so a side that does not divide is floored).
+ *
+ * @example
+ * ```ts
+ * import { CONVNEXT_CONFIGS, convnextMapSides } from "@efficienttrain/models";
+ * console.assert(convnextMapSides(CONVNEXT_CONFIGS.convnext_tiny, 224).join() === "56,28,14,7");
+ * ```
+ */
+export function convnextMapSides(cfg: ConvNeXtConfig, size: number): number[] {
+  let h = convOut(size, cfg.patch, cfg.patch, 0);
+  return cfg.depths.map((_, i) => {
+    if (i > 0) h = convOut(h, 2, 2, 0);
+    return Math.max(0, h);
+  });
+}
+
 class ConvNeXt extends SpecModel {
   readonly #cfg: ConvNeXtConfig;
   readonly #dpr: number[];
@@ -155,6 +173,10 @@ class ConvNeXt extends SpecModel {
 
   protected flopsAt(size: number): number {
     return convnextFlops(this.#cfg, size, this);
+  }
+
+  protected mapSidesAt(size: number): number[] {
+    return convnextMapSides(this.#cfg, size);
   }
 
   protected features(x: tfTypes.Tensor4D, _training: boolean, rng?: Rng): tfTypes.Tensor2D {

@@ -177,6 +177,26 @@ export function resnetFlops(
   return f + 2 * featureDim(cfg) * options.numClasses;
 }
 
+/**
+ * Side of each stage's feature map (after the stem, then after every stage) at input `size`.
+ *
+ * @example
+ * ```ts
+ * import { RESNET_CONFIGS, resnetMapSides } from "@efficienttrain/models";
+ * console.assert(resnetMapSides(RESNET_CONFIGS.resnet50, 224).join() === "56,56,28,14,7");
+ * ```
+ */
+export function resnetMapSides(cfg: ResNetConfig, size: number): number[] {
+  let h = cfg.stem === "imagenet" ? convOut(convOut(size, 7, 2, 3), 3, 2, 1) : size;
+  const sides = [Math.max(0, h)];
+  cfg.layers.forEach((_, s) => {
+    // Only a stage's first block strides (by 2, from the second stage on).
+    h = convOut(h, 3, s > 0 ? 2 : 1, 1);
+    sides.push(Math.max(0, h));
+  });
+  return sides;
+}
+
 class ResNet extends SpecModel {
   readonly #cfg: ResNetConfig;
   readonly #blocks: BlockGeom[];
@@ -199,6 +219,10 @@ class ResNet extends SpecModel {
 
   protected flopsAt(size: number): number {
     return resnetFlops(this.#cfg, size, this);
+  }
+
+  protected mapSidesAt(size: number): number[] {
+    return resnetMapSides(this.#cfg, size);
   }
 
   protected features(x: tfTypes.Tensor4D, training: boolean, rng?: Rng): tfTypes.Tensor2D {

@@ -283,6 +283,15 @@ class Swin extends SpecModel {
     return swinFlops(this.#cfg, size, this);
   }
 
+  /** Patch embedding, then a 2×2 patch merge per stage (an odd map loses its last row). */
+  protected mapSidesAt(size: number): number[] {
+    let h = Math.floor(size / this.#cfg.patch);
+    return this.#cfg.depths.map((_, k) => {
+      if (k > 0) h = Math.floor(h / 2);
+      return h;
+    });
+  }
+
   override setInputSize(size: number): ReadonlyMap<string, ParamResample> {
     this.checkSize(size, "size");
     const geo = swinGeometry(this.#cfg, size);

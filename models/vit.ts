@@ -159,6 +159,11 @@ class ViT extends SpecModel {
     return vitFlops(this.#cfg, size, this);
   }
 
+  /** One token grid (a ViT has no stages). */
+  protected mapSidesAt(size: number): number[] {
+    return [Math.floor(size / this.#cfg.patch)];
+  }
+
   override setInputSize(size: number): ReadonlyMap<string, ParamResample> {
     this.checkSize(size, "size");
     const g0 = this.size / this.#cfg.patch, g1 = size / this.#cfg.patch;

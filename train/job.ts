@@ -36,6 +36,7 @@ import { readCheckpointState } from "./checkpoint.ts";
 import { Reporter, Trainer } from "./services.ts";
 import { measureStepProfile } from "./profile.ts";
 import { formatDuration } from "./progress.ts";
+import { checkStageMaps, type StageMaps } from "./stage_maps.ts";
 
 /** What a finished job reports (also written as `summary.json`). */
 export interface JobSummary {
@@ -135,7 +136,11 @@ export function trainJob(
       flops: (s) => model.flops(s),
       baselineEpochs: options.baselineEpochs,
     });
-    for (const line of describeStages(resolved)) reporter.info(line);
+    const maps = yield* Effect.try({
+      try: () => checkStageMaps(model, resolved),
+      catch: (e) => e,
+    });
+    for (const line of describeStages(resolved, maps)) reporter.info(line);
 
     const loader = new Loader(trainSet, {
       batchSize: settings.batchSize,
@@ -311,10 +316,11 @@ function cropTo(x: tf.Tensor4D, stage: StagePoint): tf.Tensor4D {
   return resize(x, { size: stage.imageSize, method });
 }
 
-function describeStages(resolved: ResolvedCurriculum): string[] {
-  return resolved.stages.map((s) =>
+function describeStages(resolved: ResolvedCurriculum, maps: readonly StageMaps[]): string[] {
+  return resolved.stages.map((s, i) =>
     `  stage ${s.index + 1}: epochs ${s.startEpoch.toFixed(2)}–${s.endEpoch.toFixed(2)} ` +
-    `B=${s.imageSize} m=${s.magnitude} crop=${s.cropMethod}`
+    `B=${s.imageSize} m=${s.magnitude} crop=${s.cropMethod} maps ${maps[i].sides.join("/")}` +
+    (maps[i].collapsed ? " (a 1×1 map)" : "")
   );
 }
 

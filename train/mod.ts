@@ -23,4 +23,5 @@ export * from "./compare.ts";
 export * from "./services.ts";
 export * from "./job.ts";
 export * from "./profile.ts";
+export * from "./stage_maps.ts";
 export * from "./compare_job.ts";

@@ -73,6 +73,8 @@ export function tinyConvNet(
     noWeightDecay: (name) => name.endsWith(".bias"),
     acceptsInputSize: (size) => Number.isInteger(size) && size >= 3,
     nearestInputSize: (size) => Math.max(3, Math.round(size)),
+    // One "same"-padded conv: the map keeps the input side.
+    featureMapSides: (size) => [size ?? inputSize],
     setInputSize(size: number): ReadonlyMap<string, ParamResample> {
       inputSize = size;
       return new Map();

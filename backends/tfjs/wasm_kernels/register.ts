@@ -18,6 +18,8 @@ import {
 } from "./depthwise_conv2d_backprop.ts";
 import { unsortedSegmentSumWasm } from "./unsorted_segment_sum.ts";
 import { batchMatMulWasm } from "./batch_mat_mul.ts";
+import { fusedMatMulWasm } from "./fused_mat_mul.ts";
+import { conv2dWasm, fusedConv2dWasm } from "./same_padding.ts";
 import { maxPoolGradWasm } from "./max_pool_grad.ts";
 import { tileWasm } from "./tile.ts";
 import { meanWasm, sumWasm } from "./reduce.ts";
@@ -31,11 +33,14 @@ import { captureOriginal } from "./heap.ts";
 export const WASM_KERNELS: Readonly<Record<string, KernelFunc>> = {
   BatchMatMul: batchMatMulWasm as unknown as KernelFunc,
   Cast: castWasm as unknown as KernelFunc,
+  Conv2D: conv2dWasm as unknown as KernelFunc,
+  FusedConv2D: fusedConv2dWasm as unknown as KernelFunc,
   Conv2DBackpropFilter: conv2dBackpropFilterWasm as unknown as KernelFunc,
   Conv2DBackpropInput: conv2dBackpropInputWasm as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dBackpropFilterWasm as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropInput: depthwiseConv2dBackpropInputWasm as unknown as KernelFunc,
   Erf: erfWasm as unknown as KernelFunc,
+  _FusedMatMul: fusedMatMulWasm as unknown as KernelFunc,
   Identity: identityWasm as unknown as KernelFunc,
   MaxPoolGrad: maxPoolGradWasm as unknown as KernelFunc,
   Mean: meanWasm as unknown as KernelFunc,
@@ -48,8 +53,10 @@ export const WASM_KERNELS: Readonly<Record<string, KernelFunc>> = {
 /** Kernels of tfjs-wasm ours call directly; captured before any override. */
 const WRAPPED = [
   "BatchMatMul",
+  "_FusedMatMul",
   "Transpose",
   "Conv2D",
+  "FusedConv2D",
   "Tile",
   "Sum",
   "Mean",

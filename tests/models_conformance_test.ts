@@ -1,0 +1,115 @@
+/**
+ * Whole-model conformance: every `test_*` and small-image variant, at every side a preset
+ * curriculum asks of it (`presetSizes`, the sides the trainer will train at), takes one
+ * training step on native and wasm with the same loss and the same gradient of every
+ * parameter as on tfjs-cpu (relative error ≤ 1e-4, seeded input). The native backend runs
+ * with its size threshold at 0, so every op of the step goes through oneDNN.
+ *
+ * In CI the variants under 150 MFLOPs per image run; `ET_SWEEP=full` adds the larger ones
+ * (resnet18_cifar, deit_tiny_*, swin_tiny_*, convnext_atto_patch1_32).
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { initBackend } from "@efficienttrain/backend-tfjs";
+import { probeNative, setNativeMinElements } from "@efficienttrain/backend-native";
+import { presetSizes } from "@efficienttrain/curricula";
+import { createModel, listModels, modelInfo } from "@efficienttrain/models";
+import { input, trainStep } from "./models_util.ts";
+
+const TOLERANCE = 1e-4;
+const CI_MAX_FLOPS = 150e6;
+const full = Deno.env.get("ET_SWEEP") === "full";
+const native = probeNative().available;
+
+const variants = listModels().filter((name) => {
+  const info = modelInfo(name);
+  if (info.defaultSize > 64) return false;
+  return full || name.startsWith("test_") || info.flops <= CI_MAX_FLOPS;
+});
+
+/** One step's loss and gradients (host copies) on `backend`. */
+async function stepOn(
+  backend: "cpu" | "native" | "wasm",
+  model: ReturnType<typeof createModel>,
+  x: tf.Tensor4D,
+): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
+  await initBackend(backend);
+  const { loss, grads } = trainStep(model, x, { seed: 1 });
+  const host = new Map([...grads].map(([k, g]) => [k, Float32Array.from(g.dataSync())]));
+  tf.dispose([...grads.values()]);
+  return { loss, grads: host };
+}
+
+function worstGradError(
+  got: Map<string, Float32Array>,
+  want: Map<string, Float32Array>,
+): { name: string; error: number } {
+  let worst = { name: "", error: 0 };
+  for (const [name, ref] of want) {
+    const g = got.get(name);
+    let err = g === undefined || g.length !== ref.length ? Infinity : 0, scale = 0;
+    for (let i = 0; g !== undefined && i < ref.length; i++) {
+      const d = Math.abs(g[i] - ref[i]);
+      if (!(d <= err)) err = d;
+      scale = Math.max(scale, Math.abs(ref[i]));
+    }
+    const rel = scale === 0 ? err : err / scale;
+    if (!(rel <= worst.error)) worst = { name, error: rel };
+  }
+  return worst;
+}
+
+for (const name of variants) {
+  Deno.test(`${name}: one training step on native and wasm equals tfjs-cpu at every curriculum side`, async () => {
+    await initBackend("cpu");
+    const model = createModel(name, { seed: 7, numClasses: 10 });
+    const sides = presetSizes({
+      imageSize: model.inputSize,
+      accepts: (s) => model.acceptsInputSize(s),
+      modelFamily: name,
+    });
+    // Layer scale (1e-6) and zero-initialised last norms make most gradients trivially 0.
+    for (const [k, v] of model.params) {
+      if (
+        k.endsWith("gamma") ||
+        (k.endsWith("weight") && v.rank === 1 && tf.max(tf.abs(v)).dataSync()[0] === 0)
+      ) {
+        v.assign(tf.onesLike(v));
+      }
+    }
+    const previous = native ? setNativeMinElements(0) : 0;
+    const report: string[] = [];
+    try {
+      for (const side of sides) {
+        await initBackend("cpu");
+        model.setInputSize(side);
+        const x = input(2, side, 3, side);
+        const want = await stepOn("cpu", model, x);
+        for (const backend of native ? ["native", "wasm"] as const : ["wasm"] as const) {
+          const got = await stepOn(backend, model, x);
+          const lossErr = Math.abs(got.loss - want.loss) / Math.max(1e-6, Math.abs(want.loss));
+          const worst = worstGradError(got.grads, want.grads);
+          report.push(
+            `${side}px ${backend}: loss ${lossErr.toExponential(1)}, ` +
+              `grads ${worst.error.toExponential(1)} (${worst.name})`,
+          );
+          assert.ok(
+            lossErr <= TOLERANCE,
+            `${name} @ ${side} on ${backend}: loss rel err ${lossErr}`,
+          );
+          assert.ok(
+            worst.error <= TOLERANCE,
+            `${name} @ ${side} on ${backend}: ${worst.name} gradient rel err ${worst.error}`,
+          );
+        }
+        await initBackend("cpu");
+        x.dispose();
+      }
+    } finally {
+      console.log(`${name} at ${sides.join(", ")}:\n  ${report.join("\n  ")}`);
+      if (native) setNativeMinElements(previous);
+      await initBackend("cpu");
+      model.dispose();
+    }
+  });
+}
