@@ -7,9 +7,19 @@
  * @module
  */
 import { Effect } from "effect";
-import { parseTrainArgs, summaryLines, trainHelp, trainJob } from "@efficienttrain/train";
+import {
+  exitWithParent,
+  parseTrainArgs,
+  planResume,
+  summaryLines,
+  trainHelp,
+  trainJob,
+} from "@efficienttrain/train";
 import { runCli } from "./_run.ts";
 import { trainingLayers } from "./_layers.ts";
+
+// `deno task train` runs this as its child: die with the task, never write on as an orphan.
+exitWithParent();
 
 await runCli(async (args) => {
   const parsed = parseTrainArgs(args);
@@ -17,11 +27,17 @@ await runCli(async (args) => {
     console.log(trainHelp("train"));
     return 0;
   }
-  const { settings } = parsed;
+  // A resume continues the recorded run: validated before anything is loaded or written.
+  const { settings, overrides } = parsed.resume === undefined
+    ? { settings: parsed.settings, overrides: {} }
+    : await planResume(parsed.resume, parsed);
   const layers = trainingLayers(settings, { quiet: parsed.json });
-  const summary = await Effect.runPromise(
-    Effect.provide(trainJob(settings, { resume: parsed.resume, runName: parsed.runName }), layers),
-  );
+  const job = trainJob(settings, {
+    resume: parsed.resume,
+    runName: parsed.runName,
+    resumeOverrides: overrides,
+  });
+  const summary = await Effect.runPromise(Effect.provide(job, layers));
   if (parsed.json) console.log(JSON.stringify(summary, null, 2));
   else for (const line of summaryLines(summary)) console.log(line);
   return 0;

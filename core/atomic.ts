@@ -6,7 +6,8 @@
  */
 
 /**
- * Write `data` to `path` atomically (temp file in the same directory, fsync, rename).
+ * Write `data` to `path` atomically (temp file in the same directory, fsync, rename). With
+ * `keepPrevious`, the file being replaced is first renamed to that path.
  *
  * @example
  * ```ts
@@ -16,7 +17,11 @@
  * console.assert(await Deno.readTextFile(`${dir}/a.json`) === "{}");
  * ```
  */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array,
+  options: { keepPrevious?: string } = {},
+): Promise<void> {
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   try {
@@ -27,6 +32,13 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     file.close();
   }
   try {
+    // The old file moves aside only once the new one is complete on disk: a crash between the
+    // two renames leaves the previous copy, which readers fall back to.
+    if (options.keepPrevious !== undefined) {
+      await Deno.rename(path, options.keepPrevious).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});

@@ -1,12 +1,15 @@
 /**
  * Checkpoints: one safetensors file holding the model's parameters and buffers, the AdamW
  * moments, the EMA weights, and the loop's position as JSON metadata. Written atomically, so
- * a `kill -9` at any moment leaves the previous checkpoint intact.
+ * a `kill -9` at any moment leaves the previous checkpoint intact; the one it replaces is kept
+ * beside it (`*.prev.safetensors`). Every tensor and the loop state carry a CRC-32 in the
+ * metadata: a checkpoint whose bytes changed on disk is refused naming the file and tensor,
+ * and {@link findResumeCheckpoint} then falls back to the previous one.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { writeFileAtomic } from "@efficienttrain/core";
+import { crc32, pathExists, writeFileAtomic } from "@efficienttrain/core";
 import { decodeSafetensors, encodeSafetensors, type HostTensor } from "@efficienttrain/models";
 import { CheckpointError } from "./errors.ts";
 import type { EpochPoint } from "./trainer.ts";
@@ -44,6 +47,15 @@ export interface CheckpointContents {
 }
 
 const FORMAT = "efficienttrain-checkpoint-1";
+
+/** Where the checkpoint a save replaces is kept. */
+export function previousCheckpointPath(path: string): string {
+  return path.replace(/(\.safetensors)?$/, ".prev.safetensors");
+}
+
+function checksum(data: Float32Array): string {
+  return crc32(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).toString(16);
+}
 const GROUPS = ["params", "buffers", "optimizer", "ema"] as const;
 
 /**
@@ -69,11 +81,32 @@ export async function saveCheckpoint(path: string, contents: CheckpointContents)
   await add("buffers", contents.buffers);
   await add("optimizer", contents.optimizer.tensors);
   await add("ema", contents.ema);
+  const state = JSON.stringify(contents.state);
+  const checksums = Object.fromEntries([...named].map(([k, t]) => [k, checksum(t.data)]));
   const bytes = encodeSafetensors(named, {
     format: FORMAT,
-    state: JSON.stringify(contents.state),
+    state,
+    stateCrc: crc32(new TextEncoder().encode(state)).toString(16),
+    checksums: JSON.stringify(checksums),
   });
-  await writeFileAtomic(path, bytes);
+  await writeFileAtomic(path, bytes, { keepPrevious: previousCheckpointPath(path) });
+}
+
+function parseState(path: string, metadata: Record<string, string> | undefined): CheckpointState {
+  if (metadata?.format !== FORMAT || typeof metadata.state !== "string") {
+    throw new CheckpointError({ path, reason: "not an efficienttrain checkpoint" });
+  }
+  if (
+    metadata.stateCrc !== undefined &&
+    crc32(new TextEncoder().encode(metadata.state)).toString(16) !== metadata.stateCrc
+  ) {
+    throw new CheckpointError({ path, reason: "corrupt: the loop state fails its checksum" });
+  }
+  try {
+    return JSON.parse(metadata.state) as CheckpointState;
+  } catch (e) {
+    throw new CheckpointError({ path, reason: `corrupt loop state (${(e as Error).message})` });
+  }
 }
 
 /**
@@ -95,6 +128,13 @@ export async function readCheckpointState(path: string): Promise<CheckpointState
       });
     }
     const length = Number(new DataView(lengthBytes.buffer).getBigUint64(0, true));
+    const { size } = await file.stat();
+    if (8 + length > size) {
+      throw new CheckpointError({
+        path,
+        reason: `corrupt: header length ${length} exceeds the file size ${size}`,
+      });
+    }
     const header = new Uint8Array(length);
     let read = 0;
     while (read < length) {
@@ -108,10 +148,7 @@ export async function readCheckpointState(path: string): Promise<CheckpointState
     } catch (e) {
       throw new CheckpointError({ path, reason: `header is not JSON (${(e as Error).message})` });
     }
-    if (metadata?.format !== FORMAT || typeof metadata.state !== "string") {
-      throw new CheckpointError({ path, reason: `not an efficienttrain checkpoint` });
-    }
-    return JSON.parse(metadata.state) as CheckpointState;
+    return parseState(path, metadata);
   } finally {
     file.close();
   }
@@ -134,11 +171,23 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
     throw new CheckpointError({ path, reason: (e as Error).message });
   }
   const { tensors, metadata } = decoded;
-  if (metadata.format !== FORMAT) {
-    throw new CheckpointError({
-      path,
-      reason: `not an efficienttrain checkpoint (format ${metadata.format})`,
-    });
+  const state = parseState(path, metadata);
+  let checksums: Record<string, string> | undefined;
+  try {
+    checksums = metadata.checksums === undefined ? undefined : JSON.parse(metadata.checksums);
+  } catch {
+    throw new CheckpointError({ path, reason: "corrupt: unreadable checksum table" });
+  }
+  if (checksums !== undefined) {
+    for (const [key, t] of tensors) {
+      if (checksums[key] !== checksum(t.data)) {
+        throw new CheckpointError({ path, reason: `corrupt: tensor ${key} fails its checksum` });
+      }
+    }
+    const missing = Object.keys(checksums).filter((k) => !tensors.has(k));
+    if (missing.length > 0) {
+      throw new CheckpointError({ path, reason: `corrupt: tensor ${missing[0]} is missing` });
+    }
   }
   const groups = Object.fromEntries(GROUPS.map((g) => [g, new Map<string, tf.Tensor>()]));
   for (const [key, t] of tensors) {
@@ -152,6 +201,61 @@ export async function loadCheckpoint(path: string): Promise<Checkpoint> {
     buffers: groups.buffers,
     optimizer: groups.optimizer,
     ema: groups.ema,
-    state: JSON.parse(metadata.state) as CheckpointState,
+    state,
   };
+}
+
+/** The checkpoint a resume continues from. */
+export interface ResumeCheckpoint {
+  readonly path: string;
+  readonly state: CheckpointState;
+  /** Why the latest checkpoint was passed over, when it was. */
+  readonly fellBack?: string;
+}
+
+async function verify(path: string): Promise<CheckpointState> {
+  const ckpt = await loadCheckpoint(path);
+  tf.dispose([
+    ...ckpt.params.values(),
+    ...ckpt.buffers.values(),
+    ...ckpt.optimizer.values(),
+    ...ckpt.ema.values(),
+  ]);
+  return ckpt.state;
+}
+
+/**
+ * The newest checkpoint at `path` that verifies, else its previous copy (saying why), else
+ * undefined when neither exists; a {@link CheckpointError} naming both when both are bad.
+ *
+ * @example
+ * ```ts ignore
+ * const found = await findResumeCheckpoint("runs/x/checkpoint.safetensors");
+ * ```
+ */
+export async function findResumeCheckpoint(path: string): Promise<ResumeCheckpoint | undefined> {
+  const previous = previousCheckpointPath(path);
+  let latestError: string | undefined;
+  if (await pathExists(path)) {
+    try {
+      return { path, state: await verify(path) };
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      latestError = e.reason;
+    }
+  } else latestError = "missing";
+  if (!(await pathExists(previous))) {
+    if (await pathExists(path)) throw new CheckpointError({ path, reason: latestError });
+    return undefined;
+  }
+  try {
+    const state = await verify(previous);
+    return { path: previous, state, fellBack: latestError };
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    throw new CheckpointError({
+      path,
+      reason: `${latestError}; the previous checkpoint is unusable too (${e.message})`,
+    });
+  }
 }

@@ -116,6 +116,8 @@ export interface ParsedTrainArgs {
   readonly runName?: string;
   readonly help: boolean;
   readonly json: boolean;
+  /** Settings given on the command line (the rest are defaults). */
+  readonly explicit: readonly (keyof TrainSettings)[];
 }
 
 /**
@@ -152,10 +154,12 @@ export function parseTrainArgs(
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const input: Record<string, unknown> = { ...defaults };
+  const explicit: (keyof TrainSettings)[] = [];
   for (const f of TRAIN_FLAGS) {
     const raw = values[f.flag];
     if (raw === undefined) continue;
     input[f.key] = convert(f, raw);
+    explicit.push(f.key);
   }
   let settings: TrainSettings;
   try {
@@ -176,6 +180,7 @@ export function parseTrainArgs(
     runName: values["run-name"] as string | undefined,
     help: values.help === true,
     json: values.json === true,
+    explicit,
   };
 }
 

@@ -9,7 +9,6 @@ import { Effect } from "effect";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   Backend,
-  pathExists,
   predictedSpeedup,
   type ResolvedCurriculum,
   type Rng,
@@ -32,11 +31,12 @@ import { checkpointPath, type TrainResult } from "./trainer.ts";
 import type { HostBatch, StagePoint, TensorPipeline } from "./parts.ts";
 import type { TrainSettings } from "./settings.ts";
 import { RunDirectory } from "./run_dir.ts";
-import { readCheckpointState } from "./checkpoint.ts";
+import { findResumeCheckpoint } from "./checkpoint.ts";
 import { Reporter, Trainer } from "./services.ts";
 import { measureStepProfile } from "./profile.ts";
 import { formatDuration } from "./progress.ts";
 import { checkStageMaps, type StageMaps } from "./stage_maps.ts";
+import { lockRunDirectory } from "./run_lock.ts";
 
 /** What a finished job reports (also written as `summary.json`). */
 export interface JobSummary {
@@ -77,6 +77,8 @@ export interface TrainJobOptions {
    * e.g. EfficientTrain++ at 2/3 of the baseline's epochs).
    */
   readonly baselineEpochs?: number;
+  /** Settings a `--resume` changed (recorded → new), appended to config.json's `resumes`. */
+  readonly resumeOverrides?: Readonly<Record<string, readonly [unknown, unknown]>>;
 }
 
 /**
@@ -174,75 +176,88 @@ export function trainJob(
 
     const runDir = options.resume ??
       `${settings.out}/${options.runName ?? defaultRunName(settings)}`;
-    const resuming = options.resume !== undefined &&
-      (yield* Effect.promise(() => pathExists(checkpointPath(runDir))));
-    const dir = yield* Effect.promise(async () => {
-      const d = await RunDirectory.create(runDir, {
-        resumeFromStep: resuming
-          ? (await readCheckpointState(checkpointPath(runDir))).step
-          : undefined,
+    // One writer per run directory, taken before anything in it is written.
+    const lock = yield* Effect.tryPromise({ try: () => lockRunDirectory(runDir), catch: (e) => e });
+    return yield* Effect.gen(function* () {
+      const found = options.resume === undefined ? undefined : yield* Effect.tryPromise({
+        try: () => findResumeCheckpoint(checkpointPath(runDir)),
+        catch: (e) => e,
       });
-      await d.writeJson("config.json", {
+      const resuming = found !== undefined;
+      if (found?.fellBack !== undefined) {
+        reporter.info(
+          `checkpoint ${checkpointPath(runDir)} is unusable (${found.fellBack}); resuming ` +
+            `from the previous checkpoint ${found.path} at step ${found.state.step}`,
+        );
+      }
+      const dir = yield* Effect.promise(async () => {
+        const resumeFromStep = found?.state.step;
+        const resumes = resuming ? await resumeHistory(runDir, resumeFromStep!, options) : [];
+        const d = await RunDirectory.create(runDir, { resumeFromStep });
+        await d.writeJson("config.json", {
+          ...(resumes.length > 0 ? { resumes } : {}),
+          settings,
+          backend: backend.info,
+          versions: { efficienttrain: "0.1.0", deno: Deno.version.deno, tfjs: tf.version_core },
+          dataset: dataset.info,
+          model: { name: model.name, params: countParams(model), flops: model.flops(H) },
+          curriculum: resolved,
+          stepProfile: profile,
+          predictedSpeedup: speedup,
+        });
+        return d;
+      });
+      reporter.info(`run directory: ${runDir}${resuming ? " (resuming)" : ""}`);
+
+      const result = yield* trainer.run({
+        model,
+        numClasses,
+        imageSize: H,
+        curriculum: curriculumPlan(resolved),
+        trainBatches: loader,
+        pipeline: tensorPipeline(settings, dataset.info, numClasses),
+        testSet: evalSetOf(testSet),
+      }, {
         settings,
-        backend: backend.info,
-        versions: { efficienttrain: "0.1.0", deno: Deno.version.deno, tfjs: tf.version_core },
-        dataset: dataset.info,
-        model: { name: model.name, params: countParams(model), flops: model.flops(H) },
-        curriculum: resolved,
-        stepProfile: profile,
+        runDir,
+        resume: resuming,
+        resumeFrom: found?.path,
+        progress: reporter.progress,
+        log: (line) => reporter.info(line),
+        onMetric: (record) => void dir.append(record),
+      }).pipe(Effect.ensuring(Effect.promise(() => loader.close())));
+      reporter.progress.done();
+
+      const summary: JobSummary = {
+        runDir,
+        model: settings.model,
+        data: settings.data,
+        curriculum: settings.curriculum,
+        backend: backend.info.name,
+        seed: settings.seed,
+        top1: result.final.top1,
+        top5: result.final.top5,
+        testLoss: result.final.loss,
+        emaTop1: result.finalEma?.top1,
+        trainSeconds: result.trainSeconds,
+        wallSeconds: result.wallSeconds,
+        epochs: result.epochs,
+        steps: result.steps,
+        relativeCompute: resolved.relativeCompute,
         predictedSpeedup: speedup,
+        stepProfile: Object.fromEntries(Object.entries(profile).map(([k, v]) => [k, v])),
+        history: result.history,
+        resumedFromStep: result.resumedFromStep,
+      };
+      yield* Effect.promise(async () => {
+        await saveModel(model, `${runDir}/model.safetensors`);
+        await dir.writeJson("summary.json", summary);
+        await dir.writePlots(`${settings.model} / ${settings.curriculum}`);
+        dir.close();
       });
-      return d;
-    });
-    reporter.info(`run directory: ${runDir}${resuming ? " (resuming)" : ""}`);
-
-    const result = yield* trainer.run({
-      model,
-      numClasses,
-      imageSize: H,
-      curriculum: curriculumPlan(resolved),
-      trainBatches: loader,
-      pipeline: tensorPipeline(settings, dataset.info, numClasses),
-      testSet: evalSetOf(testSet),
-    }, {
-      settings,
-      runDir,
-      resume: resuming,
-      progress: reporter.progress,
-      log: (line) => reporter.info(line),
-      onMetric: (record) => void dir.append(record),
-    }).pipe(Effect.ensuring(Effect.promise(() => loader.close())));
-    reporter.progress.done();
-
-    const summary: JobSummary = {
-      runDir,
-      model: settings.model,
-      data: settings.data,
-      curriculum: settings.curriculum,
-      backend: backend.info.name,
-      seed: settings.seed,
-      top1: result.final.top1,
-      top5: result.final.top5,
-      testLoss: result.final.loss,
-      emaTop1: result.finalEma?.top1,
-      trainSeconds: result.trainSeconds,
-      wallSeconds: result.wallSeconds,
-      epochs: result.epochs,
-      steps: result.steps,
-      relativeCompute: resolved.relativeCompute,
-      predictedSpeedup: speedup,
-      stepProfile: Object.fromEntries(Object.entries(profile).map(([k, v]) => [k, v])),
-      history: result.history,
-      resumedFromStep: result.resumedFromStep,
-    };
-    yield* Effect.promise(async () => {
-      await saveModel(model, `${runDir}/model.safetensors`);
-      await dir.writeJson("summary.json", summary);
-      await dir.writePlots(`${settings.model} / ${settings.curriculum}`);
-      dir.close();
-    });
-    model.dispose();
-    return summary;
+      model.dispose();
+      return summary;
+    }).pipe(Effect.ensuring(Effect.promise(() => lock.release())));
   });
 }
 
@@ -322,6 +337,24 @@ function describeStages(resolved: ResolvedCurriculum, maps: readonly StageMaps[]
     `B=${s.imageSize} m=${s.magnitude} crop=${s.cropMethod} maps ${maps[i].sides.join("/")}` +
     (maps[i].collapsed ? " (a 1×1 map)" : "")
   );
+}
+
+/** config.json's `resumes` so far, plus this one (when it changed a setting). */
+async function resumeHistory(
+  runDir: string,
+  step: number,
+  options: TrainJobOptions,
+): Promise<unknown[]> {
+  let previous: unknown[] = [];
+  try {
+    const config = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
+    if (Array.isArray(config.resumes)) previous = config.resumes;
+  } catch {
+    // No readable earlier config: nothing to carry over.
+  }
+  const overrides = options.resumeOverrides ?? {};
+  if (Object.keys(overrides).length === 0) return previous;
+  return [...previous, { at: new Date().toISOString(), step, overrides }];
 }
 
 function defaultRunName(settings: TrainSettings): string {

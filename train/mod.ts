@@ -24,4 +24,6 @@ export * from "./services.ts";
 export * from "./job.ts";
 export * from "./profile.ts";
 export * from "./stage_maps.ts";
+export * from "./resume.ts";
+export * from "./run_lock.ts";
 export * from "./compare_job.ts";

@@ -72,6 +72,8 @@ export interface TrainOptions {
   readonly runDir: string;
   /** Continue from the checkpoint in `runDir` if there is one. */
   readonly resume?: boolean;
+  /** The checkpoint to resume from (default `runDir`'s latest; a verified fallback). */
+  readonly resumeFrom?: string;
   readonly progress?: ProgressDisplay;
   readonly log?: (line: string) => void;
   /** Receives every metrics record (the run directory appends them to metrics.jsonl). */
@@ -124,14 +126,15 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
   let history: EpochPoint[] = [];
   let resumedFromStep = 0;
   if (options.resume) {
-    const ckpt = await loadCheckpoint(ckptFile).catch((e) => {
+    const from = options.resumeFrom ?? ckptFile;
+    const ckpt = await loadCheckpoint(from).catch((e) => {
       if (e instanceof Deno.errors.NotFound) return undefined;
       throw e;
     });
     if (ckpt) {
       restore(ckpt);
       resumedFromStep = step;
-      log(`resumed from ${ckptFile} at step ${step} (epoch ${(step / stepsPerEpoch).toFixed(3)})`);
+      log(`resumed from ${from} at step ${step} (epoch ${(step / stepsPerEpoch).toFixed(3)})`);
     }
   }
 

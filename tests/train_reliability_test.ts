@@ -1,0 +1,198 @@
+/**
+ * Reliability of `deno task train` as a user meets it: `--resume` refuses a flag that would
+ * change the run and writes nothing when it does; a second writer of a run directory is
+ * refused while the first lives; a kill -9 of the `deno task` process leaves no trainer
+ * running; and a fault-injection sweep that corrupts, truncates or deletes the latest
+ * checkpoint at random, where every trial ends in a clear error or a fallback that reaches
+ * the uninterrupted run's metrics.
+ */
+import assert from "node:assert/strict";
+import { Rng } from "@efficienttrain/core";
+
+const root = new URL("..", import.meta.url).pathname;
+const common = [
+  "--model=test_resnet",
+  "--data=mnist",
+  "--curriculum=efficienttrain",
+  "--epochs=2",
+  "--batch-size=32",
+  "--limit-train=256",
+  "--limit-test=200",
+  "--backend=wasm",
+  "--workers=0",
+  "--checkpoint-steps=2",
+  "--log-every=1",
+  "--json",
+];
+const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+
+function train(args: string[], extra: string[] = common): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}cli/train.ts`, ...extra, ...args],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  });
+}
+
+function summaryOf(output: Deno.CommandOutput): Record<string, unknown> {
+  const text = decode(output.stdout);
+  assert.equal(output.code, 0, decode(output.stderr).slice(-2000));
+  return JSON.parse(text.slice(text.indexOf("{")));
+}
+
+async function waitFor(cond: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const stepsIn = async (runDir: string) =>
+  (await Deno.readTextFile(`${runDir}/metrics.jsonl`).catch(() => "")).split("\n")
+    .filter((l) => l.includes('"kind":"step"')).length;
+
+/** A run killed with SIGKILL after its first checkpoints: both latest and previous exist. */
+async function killedRun(out: string, name: string): Promise<string> {
+  const runDir = `${out}/${name}`;
+  const child = train([`--out=${out}`, `--run-name=${name}`]).spawn();
+  await waitFor(async () => (await stepsIn(runDir)) >= 6, "six steps");
+  child.kill("SIGKILL");
+  await child.output();
+  await Deno.stat(`${runDir}/checkpoint.safetensors`);
+  await Deno.stat(`${runDir}/checkpoint.prev.safetensors`);
+  return runDir;
+}
+
+Deno.test({
+  name: "train CLI: --resume with a differing flag is refused and leaves the run untouched",
+  sanitizeResources: false,
+  async fn() {
+    const out = await Deno.makeTempDir();
+    const runDir = await killedRun(out, "lr");
+    const before = await Deno.readTextFile(`${runDir}/config.json`);
+    const metricsBefore = await Deno.readTextFile(`${runDir}/metrics.jsonl`);
+    const refused = await train([`--resume=${runDir}`, "--lr=0.01"]).output();
+    assert.equal(refused.code, 1);
+    assert.match(decode(refused.stderr), /invalid --lr = 0\.01: .*recorded with --lr 0\.004/);
+    assert.doesNotMatch(decode(refused.stderr), /^\s+at /m, "no stack trace");
+    assert.equal(await Deno.readTextFile(`${runDir}/config.json`), before);
+    assert.equal(await Deno.readTextFile(`${runDir}/metrics.jsonl`), metricsBefore);
+    // --resume alone continues with the recorded settings.
+    const resumed = summaryOf(await train([`--resume=${runDir}`], ["--json"]).output());
+    assert.ok(Number(resumed.resumedFromStep) > 0);
+    assert.equal(JSON.parse(await Deno.readTextFile(`${runDir}/config.json`)).settings.lr, 0.004);
+  },
+});
+
+Deno.test("train CLI: --resume of a directory that does not exist exits 1 naming it", async () => {
+  const missing = `${await Deno.makeTempDir()}/nope`;
+  const output = await train([`--resume=${missing}`]).output();
+  assert.equal(output.code, 1);
+  assert.match(decode(output.stderr), new RegExp(`${missing}: --resume: no such run directory`));
+  await assert.rejects(() => Deno.stat(missing), Deno.errors.NotFound);
+});
+
+Deno.test({
+  name: "train CLI: a second writer of a live run directory is refused; a kill -9 of " +
+    "`deno task train` leaves no trainer behind",
+  sanitizeResources: false,
+  async fn() {
+    if (Deno.build.os !== "linux") return;
+    const out = await Deno.makeTempDir();
+    const runDir = `${out}/locked`;
+    // Through `deno task`, as a user starts it: the trainer is the task's child process.
+    const task = new Deno.Command(Deno.execPath(), {
+      args: ["task", "train", ...common, "--epochs=8", `--out=${out}`, "--run-name=locked"],
+      cwd: root,
+      stdout: "null",
+      stderr: "null",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    await waitFor(async () => (await stepsIn(runDir)) >= 1, "the first step");
+    const owner = JSON.parse(await Deno.readTextFile(`${runDir}/.lock`)).pid as number;
+    assert.notEqual(owner, task.pid, "the trainer is the task's child, not the task itself");
+
+    const second = await train([`--resume=${runDir}`], ["--json"]).output();
+    assert.equal(second.code, 1);
+    assert.match(decode(second.stderr), new RegExp(`in use by process ${owner}`));
+
+    task.kill("SIGKILL");
+    await task.status;
+    await waitFor(
+      async () => !(await Deno.stat(`/proc/${owner}`).then(() => true, () => false)),
+      "the orphaned trainer to exit",
+    );
+    // Its lock is stale now: a resume takes it over and finishes the run.
+    const resumed = summaryOf(await train([`--resume=${runDir}`], ["--json"]).output());
+    assert.ok(Number(resumed.resumedFromStep) > 0);
+  },
+});
+
+Deno.test({
+  name: "train CLI: 20 seeded checkpoint faults end in a clear error or a correct fallback",
+  sanitizeResources: false,
+  async fn() {
+    const out = await Deno.makeTempDir();
+    const reference = summaryOf(
+      await train([`--out=${out}`, "--run-name=reference"]).output(),
+    );
+    const snapshot = await killedRun(out, "snapshot");
+    const rng = new Rng(2026);
+    const outcomes: string[] = [];
+    const trials = Array.from({ length: 20 }, (_, i) => i);
+    // Two trials at a time (one per core).
+    for (let t = 0; t < trials.length; t += 2) {
+      await Promise.all(trials.slice(t, t + 2).map(async (trial) => {
+        const dir = `${out}/trial${trial}`;
+        await Deno.mkdir(dir);
+        for (const entry of Deno.readDirSync(snapshot)) {
+          if (entry.isFile && entry.name !== ".lock") {
+            await Deno.copyFile(`${snapshot}/${entry.name}`, `${dir}/${entry.name}`);
+          }
+        }
+        const latest = `${dir}/checkpoint.safetensors`;
+        const previous = `${dir}/checkpoint.prev.safetensors`;
+        const kind = ["flip", "truncate", "delete", "header", "both"][trial % 5];
+        const r = new Rng(rng.nextUint32());
+        const bytes = await Deno.readFile(latest);
+        const headerEnd = 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true));
+        const flip = (b: Uint8Array, from: number, to: number) => {
+          const at = r.int(from, Math.max(from, to - 64));
+          for (let i = at; i < Math.min(b.length, at + 64); i++) b[i] ^= 1 + r.int(0, 254);
+          return b;
+        };
+        if (kind === "flip") await Deno.writeFile(latest, flip(bytes, headerEnd, bytes.length));
+        if (kind === "truncate") {
+          await Deno.writeFile(latest, bytes.subarray(0, r.int(0, bytes.length - 1)));
+        }
+        if (kind === "delete") await Deno.remove(latest);
+        if (kind === "header") await Deno.writeFile(latest, flip(bytes, 0, headerEnd));
+        if (kind === "both") {
+          await Deno.writeFile(latest, flip(bytes, headerEnd, bytes.length));
+          const prev = await Deno.readFile(previous);
+          await Deno.writeFile(previous, prev.subarray(0, r.int(0, prev.length - 1)));
+        }
+        const output = await train([`--resume=${dir}`]).output();
+        const stderr = decode(output.stderr);
+        if (kind === "both") {
+          assert.equal(output.code, 1, `trial ${trial} (${kind}): ${stderr.slice(-500)}`);
+          assert.match(stderr, /error: .*checkpoint\.safetensors: /, `trial ${trial}`);
+          assert.match(stderr, /previous checkpoint is unusable too/, `trial ${trial}`);
+          assert.doesNotMatch(stderr, /^\s+at /m, `trial ${trial}: no stack trace`);
+          outcomes.push(`${trial}:${kind}:error`);
+        } else {
+          const s = summaryOf(output);
+          assert.equal(s.top1, reference.top1, `trial ${trial} (${kind}) top-1`);
+          assert.equal(s.testLoss, reference.testLoss, `trial ${trial} (${kind}) loss`);
+          assert.match(decode(output.stdout) + stderr, /resuming from the previous checkpoint/);
+          outcomes.push(`${trial}:${kind}:fallback`);
+        }
+      }));
+    }
+    console.log(`checkpoint faults: ${outcomes.join(" ")}`);
+    assert.equal(outcomes.length, 20);
+  },
+});
