@@ -29,7 +29,10 @@ export function trainingLayers(
 > {
   return Layer.mergeAll(
     backendLayer(settings.backend),
-    datasetLayer(settings.data, { log: (line) => console.error(line) }),
+    datasetLayer(settings.data, {
+      log: (line) => console.error(line),
+      skipBadImages: settings.skipBadImages,
+    }),
     modelRegistryLayer,
     curriculaLayer,
     trainerLayer,

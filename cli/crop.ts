@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import {
+  BACKEND_NAMES,
   type CropMode,
   type CropSize,
   type ImageLayout,
@@ -26,7 +27,8 @@ import {
   writeNpy,
 } from "@efficienttrain/core";
 
-const BACKENDS = ["auto", "cpu", "wasm", "webgpu", "native", "reference"] as const;
+// Every training backend, plus the float64 reference implementation of the crop.
+const BACKENDS = [...BACKEND_NAMES, "reference"] as const;
 type CliBackend = typeof BACKENDS[number];
 
 const USAGE = `usage: deno task crop --input in.npy --output out.npy --size B [options]

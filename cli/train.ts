@@ -15,6 +15,7 @@ import {
   trainHelp,
   trainJob,
 } from "@efficienttrain/train";
+import { loadCurriculum } from "@efficienttrain/curricula";
 import { runCli } from "./_run.ts";
 import { trainingLayers } from "./_layers.ts";
 
@@ -31,6 +32,8 @@ await runCli(async (args) => {
   const { settings, overrides } = parsed.resume === undefined
     ? { settings: parsed.settings, overrides: {} }
     : await planResume(parsed.resume, parsed);
+  // A bad curriculum file fails before the backend starts and the data loads.
+  await loadCurriculum(settings.curriculum);
   const layers = trainingLayers(settings, { quiet: parsed.json });
   const job = trainJob(settings, {
     resume: parsed.resume,

@@ -8,6 +8,7 @@ export * from "./errors.ts";
 export * from "./rng.ts";
 export * from "./atomic.ts";
 export * from "./checksum.ts";
+export * from "./kernel_names.ts";
 export * from "./ops.ts";
 export * from "./backend.ts";
 export * from "./model.ts";

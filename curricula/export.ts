@@ -74,7 +74,9 @@ const EPS = 1e-9;
  * `efficienttrain-pytorch`: every launch gets `--epochs E --end_epoch e --warmup_epochs W
  * --input_size B --aa rand-m{m}-mstd0.5-inc1` like the authors' `ET_training.py`; for
  * compute-progress curricula, like their EfficientTrain++ launcher, `--epochs
- * int(E_eq·(H/B)²/replay)` and `--end_epoch int(epochs·compute fraction at the stage end)`.
+ * int(E_eq·(H/B)²/replay)` and `--end_epoch int(epochs·compute fraction at the stage end)`,
+ * with `--replay_times`/`--replay_buffer_size` for the authors' `main_buffer.py`, which
+ * rescales the resumed epoch to each launch's `--epochs` (`main.py` does not).
  * `timm`: `--epochs E --input-size 3 B B --aa … --resume` with the stage end in the
  * `ET_END_EPOCH` environment variable (see the README for the two-line train.py patch).
  *
@@ -112,7 +114,10 @@ export function exportLauncher(
           "switch its freq_crop to a resize to reproduce this curriculum exactly",
       );
     }
-    if (usesReplay) notes.push("replay stages need the authors' main_buffer.py (EfficientTrain++)");
+    // Compute-progress curricula change --epochs per launch; only the authors' main_buffer.py
+    // rescales the resumed epoch by (B_prev / B)² (and the replay ratio) to match. Their ET++
+    // launchers always call it, with the replay flags, replay or not.
+    const buffered = usesReplay || resolved.progress === "compute";
     for (const s of resolved.stages) {
       const replay = s.replay ?? 1;
       let epochs: number;
@@ -142,7 +147,7 @@ export function exportLauncher(
       if (s.mixupScale !== undefined) {
         args.push("--mixup", fmt(mixup * s.mixupScale), "--cutmix", fmt(cutmix * s.mixupScale));
       }
-      if (usesReplay) {
+      if (buffered) {
         args.push(
           "--replay_times",
           String(replay),

@@ -123,6 +123,13 @@ interface CacheIndex {
   key: CacheKey;
   info: DatasetInfo;
   skipped: number;
+  skippedFiles?: SkippedFile[];
+}
+
+/** An image left out under `skipBadImages`, and why. */
+export interface SkippedFile {
+  readonly path: string;
+  readonly reason: string;
 }
 
 async function keyDir(root: string, key: CacheKey): Promise<string> {
@@ -141,6 +148,8 @@ export interface CachedDataset {
   readonly train: ImageSet;
   readonly test: ImageSet;
   readonly skipped: number;
+  /** The skipped files (absent in caches written before the list was kept). */
+  readonly skippedFiles?: readonly SkippedFile[];
 }
 
 /**
@@ -193,7 +202,13 @@ export async function readCache(
   if (train.count !== index.info.splits.train || test.count !== index.info.splits.test) {
     throw new DatasetError({ path: dir, reason: "cache splits disagree with the index" });
   }
-  return { info: index.info, train, test, skipped: index.skipped };
+  return {
+    info: index.info,
+    train,
+    test,
+    skipped: index.skipped,
+    skippedFiles: index.skippedFiles,
+  };
 }
 
 /**
@@ -220,7 +235,13 @@ export async function writeCache(
   await Deno.mkdir(dir, { recursive: true });
   await writeFileAtomic(`${dir}/train.bin`, encodeCacheSplit(data.train));
   await writeFileAtomic(`${dir}/test.bin`, encodeCacheSplit(data.test));
-  const index: CacheIndex = { version: CACHE_VERSION, key, info: data.info, skipped: data.skipped };
+  const index: CacheIndex = {
+    version: CACHE_VERSION,
+    key,
+    info: data.info,
+    skipped: data.skipped,
+    skippedFiles: [...(data.skippedFiles ?? [])],
+  };
   await writeTextFileAtomic(`${dir}/index.json`, JSON.stringify(index, null, 2));
   return dir;
 }

@@ -21,7 +21,13 @@ import {
 } from "./cifar.ts";
 import { type ImageFolderOptions, isTarPath, loadImageFolder } from "./folder.ts";
 import { openTar, readTar } from "./tar.ts";
-import { defaultCacheDir, readCache, sourceFingerprint, writeCache } from "./cache.ts";
+import {
+  defaultCacheDir,
+  readCache,
+  type SkippedFile,
+  sourceFingerprint,
+  writeCache,
+} from "./cache.ts";
 import { channelStats, type LoadedDataset } from "./types.ts";
 
 /** Options for {@link loadDataset}. */
@@ -46,6 +52,8 @@ export interface LoadDatasetOptions {
 export interface DatasetLoadResult extends LoadedDataset {
   /** Images skipped under `skipBadImages`. */
   readonly skipped: number;
+  /** Which, and why (empty when none, or when an older cache did not record them). */
+  readonly skippedFiles: readonly SkippedFile[];
   /** True when the pixels came from the decoded cache. */
   readonly fromCache: boolean;
 }
@@ -154,7 +162,7 @@ async function loadFolderCached(
   const useCache = options.cache !== false && options.limitPerClass === undefined;
   if (!useCache) {
     const ds = await loadImageFolder(path, folderOptions);
-    return { ...ds, skipped: ds.skipped.length, fromCache: false };
+    return { ...ds, skipped: ds.skipped.length, skippedFiles: ds.skipped, fromCache: false };
   }
   const root = options.cacheDir ?? defaultCacheDir();
   const fp = await sourceFingerprint(path);
@@ -172,7 +180,7 @@ async function loadFolderCached(
     const hit = await readCache(root, key);
     if (hit) {
       options.log?.(`cache hit: ${path}`);
-      return { ...hit, fromCache: true };
+      return { ...hit, skippedFiles: hit.skippedFiles ?? [], fromCache: true };
     }
   } catch (e) {
     if (!(e instanceof DatasetError)) throw e;
@@ -185,12 +193,13 @@ async function loadFolderCached(
       train: ds.train,
       test: ds.test,
       skipped: ds.skipped.length,
+      skippedFiles: ds.skipped,
     });
   } catch (e) {
     // a read-only cache location must not stop training
     options.log?.(`cache not written: ${(e as Error).message}`);
   }
-  return { ...ds, skipped: ds.skipped.length, fromCache: false };
+  return { ...ds, skipped: ds.skipped.length, skippedFiles: ds.skipped, fromCache: false };
 }
 
 /**
@@ -209,7 +218,12 @@ export async function loadDataset(
   options: LoadDatasetOptions = {},
 ): Promise<DatasetLoadResult> {
   const parsed = parseDatasetSpec(spec);
-  const plain = (ds: LoadedDataset): DatasetLoadResult => ({ ...ds, skipped: 0, fromCache: false });
+  const plain = (ds: LoadedDataset): DatasetLoadResult => ({
+    ...ds,
+    skipped: 0,
+    skippedFiles: [],
+    fromCache: false,
+  });
   const { kind, path } = parsed;
   if (kind === "mnist") {
     return plain(

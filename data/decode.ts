@@ -72,6 +72,26 @@ export function initImageCodecs(): Promise<void> {
   return ready;
 }
 
+/**
+ * What a codec threw, as text: the wasm codecs throw Errors, plain objects or numbers
+ * (an emscripten abort), and `String()` of an object says only "[object Object]".
+ */
+function decoderFailure(e: unknown): string {
+  if (e instanceof Error && e.message) return e.message;
+  if (typeof e === "string" && e) return e;
+  if (e && typeof e === "object") {
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === "string" && message) return message;
+    try {
+      const json = JSON.stringify(e);
+      if (json && json !== "{}") return json;
+    } catch {
+      // cyclic: fall through
+    }
+  }
+  return "truncated or invalid data: the decoder gave up";
+}
+
 function fromRgba(
   rgba: ArrayLike<number>,
   pixels: number,
@@ -130,8 +150,10 @@ export async function decodeImage(
   try {
     img = format === "jpeg" ? await decodeJpegWasm(buffer) : await decodePngWasm(buffer);
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new DatasetError({ path, reason: `corrupt ${format.toUpperCase()} (${why})` });
+    throw new DatasetError({
+      path,
+      reason: `corrupt ${format.toUpperCase()} (${decoderFailure(e)})`,
+    });
   }
   if (!img || !(img.width > 0) || !(img.height > 0)) {
     throw new DatasetError({ path, reason: `corrupt ${format.toUpperCase()} (empty image)` });

@@ -204,6 +204,7 @@ export async function loadImageFolder(
   const pending: Pending[] = [];
   const skipped: SkippedImage[] = [];
   const taken = new Map<string, number>();
+  const skippedIn = new Map<string, number>();
   let shape: { height: number; width: number } | undefined;
   if (options.imageSize !== undefined) {
     shape = { height: options.imageSize, width: options.imageSize };
@@ -256,6 +257,7 @@ export async function loadImageFolder(
     } catch (err) {
       if (!(err instanceof DatasetError) || !options.skipBadImages) throw err;
       skipped.push({ path: err.path, reason: err.reason });
+      skippedIn.set(key, (skippedIn.get(key) ?? 0) + 1);
     }
   }
   const classes = [...classFolders.train].sort();
@@ -277,10 +279,12 @@ export async function loadImageFolder(
   for (const s of splitsToCheck) {
     for (const c of classFolders[s]) {
       if (!counts.get(`${s}/${c}`)) {
-        const hint = skipped.length > 0 ? " (all its images were bad)" : "";
+        const bad = skippedIn.get(`${s}/${c}`) ?? 0;
         throw new DatasetError({
           path: label(`${s === "train" ? "train" : "test"}/${c}`),
-          reason: `empty class folder${hint}`,
+          reason: bad > 0
+            ? `no usable image: all ${bad} files in this class folder were skipped as unreadable`
+            : "empty class folder",
         });
       }
     }

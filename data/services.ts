@@ -9,6 +9,7 @@ import { Context, Effect, Layer } from "effect";
 import { DatasetError } from "./errors.ts";
 import { type DatasetLoadResult, loadDataset, type LoadDatasetOptions } from "./dataset.ts";
 import type { DatasetInfo, ImageSet } from "./types.ts";
+import type { SkippedFile } from "./cache.ts";
 
 /** A loaded dataset available to the trainer. */
 export interface Dataset {
@@ -18,6 +19,8 @@ export interface Dataset {
   readonly test: ImageSet;
   /** Images skipped under `skipBadImages`. */
   readonly skipped: number;
+  /** Which images were skipped, and why. */
+  readonly skippedFiles?: readonly SkippedFile[];
   readonly fromCache: boolean;
 }
 

@@ -13,7 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { Rng } from "@efficienttrain/core";
+import { FUSED_KERNELS, Rng } from "@efficienttrain/core";
 
 /** How a parameter is laid out internally relative to its PyTorch state-dict layout. */
 export type ParamLayout =
@@ -342,11 +342,7 @@ export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor, bias?: tf.Tensor
  * registered by that backend. Looked up by kernel name, so models import no backend; on
  * backends without them the formulas below run.
  */
-const FUSED = {
-  batchNorm: "EtNativeBatchNormTrain",
-  layerNorm: "EtNativeLayerNorm",
-  gelu: "EtNativeGelu",
-} as const;
+const FUSED = FUSED_KERNELS;
 
 function hasFusedKernel(name: string, x: tf.Tensor): boolean {
   return x.dtype === "float32" && tf.getKernel(name, tf.getBackend()) !== undefined;

@@ -166,3 +166,73 @@ Deno.test("deno task curriculum export writes a runnable bash script", async () 
   assert.match(err, /--format = "keras"/);
   await Deno.remove(dir, { recursive: true });
 });
+
+/**
+ * The epochs each launch of an exported script trains, by the authors' resume arithmetic:
+ * `main.py` resumes at checkpoint epoch + 1; `main_buffer.py` rescales that by the replay
+ * ratio and by (B_prev / B)² (utils_buffer.auto_load_model). A launch trains
+ * [start, --end_epoch).
+ */
+function simulateLaunches(
+  stages: ReadonlyArray<{ args: ReadonlyArray<string> }>,
+  entry: "main.py" | "main_buffer.py",
+): { start: number; end: number; epochs: number; size: number; replay: number }[] {
+  const out: { start: number; end: number; epochs: number; size: number; replay: number }[] = [];
+  for (const s of stages) {
+    const end = Number(flag(s.args, "--end_epoch"));
+    const size = Number(flag(s.args, "--input_size"));
+    const replay = Number(flag(s.args, "--replay_times") ?? 1);
+    const prev = out[out.length - 1];
+    let start = 0;
+    if (prev !== undefined) {
+      const ckptEpoch = Math.max(prev.start, prev.end) - 1; // the last epoch it saved
+      start = ckptEpoch + 1;
+      if (entry === "main_buffer.py") {
+        if (replay !== prev.replay) start = Math.round(start * (prev.replay / replay));
+        start = Math.round((start * prev.size ** 2) / size ** 2);
+      }
+    }
+    out.push({ start, end, epochs: Number(flag(s.args, "--epochs")), size, replay });
+  }
+  return out;
+}
+
+Deno.test("efficienttrain-pytorch: the ET++ export runs under main_buffer.py's resume arithmetic", () => {
+  const E = 200, H = 224;
+  const resolved = resolveCurriculum(presets["efficienttrain++"], {
+    epochs: E,
+    imageSize: H,
+    modelFamily: "resnet50",
+  });
+  const x = exportLauncher(resolved, { format: "efficienttrain-pytorch" });
+  const script = launcherScript(x);
+  assert.match(script, /main_buffer\.py/, "ET++ changes --epochs per launch: main_buffer.py");
+  for (const s of x.stages) assert.equal(flag(s.args, "--replay_times"), "1");
+
+  const buffered = simulateLaunches(x.stages, "main_buffer.py");
+  let equivalent = 0;
+  buffered.forEach((l, k) => {
+    assert.ok(l.end > l.start, `launch ${k} trains ${l.end - l.start} epochs`);
+    // Compute of the epochs it trains, in H²-equivalent epochs, against the curriculum's.
+    equivalent += ((l.end - l.start) * l.size ** 2) / H ** 2;
+    const want = resolved.stages[k].endEquivalent;
+    assert.ok(Math.abs(equivalent - want) <= 2, `launch ${k}: ${equivalent} vs ${want}`);
+  });
+  assert.ok(Math.abs(equivalent - E) <= 1, `total ${equivalent} H²-equivalent epochs`);
+
+  // Under main.py's arithmetic the later launches would start past their own end epoch.
+  const plain = simulateLaunches(x.stages, "main.py");
+  assert.ok(plain.some((l) => l.end <= l.start), "main.py would skip stages");
+});
+
+Deno.test("efficienttrain-pytorch: the ET export runs under main.py's arithmetic", () => {
+  const x = exportLauncher(
+    resolveCurriculum(presets.efficienttrain, { epochs: 300, imageSize: 224 }),
+    {
+      format: "efficienttrain-pytorch",
+    },
+  );
+  assert.match(launcherScript(x), /\bmain\.py/);
+  const launches = simulateLaunches(x.stages, "main.py");
+  assert.deepEqual(launches.map((l) => l.end - l.start), [60, 60, 60, 60, 60]);
+});

@@ -2,10 +2,12 @@ import assert from "node:assert/strict";
 import {
   channelStats,
   decodeCacheSplit,
+  decodeImage,
   encodeCacheSplit,
   imageSet,
   loadDataset,
   loadImageFolder,
+  openTar,
   parseCifarBatches,
   parseDatasetSpec,
   parseIdx,
@@ -278,5 +280,44 @@ Deno.test({
     assert.deepEqual(ds.info.imageShape, [32, 32, 3]);
     const { mean } = channelStats(ds.train);
     assert.ok(mean.every((m) => m > 0.2 && m < 0.8));
+  },
+});
+
+Deno.test({
+  name: "a truncated JPEG says why, and a class folder of only bad images is not called empty",
+  ignore: !hasCifarTar,
+  async fn() {
+    let jpeg: Uint8Array | undefined;
+    for await (const e of readTar(await openTar(CIFAR_TAR), CIFAR_TAR)) {
+      if (e.type === "file" && e.name.endsWith(".jpg")) {
+        jpeg = e.data!;
+        break;
+      }
+    }
+    assert.ok(jpeg !== undefined);
+    for (const cut of [jpeg.length >> 1, 200, 20]) {
+      await assert.rejects(() => decodeImage(jpeg!.subarray(0, cut), "cut.jpg"), (e: unknown) => {
+        assert.ok(e instanceof DatasetError);
+        assert.match(e.reason, /^corrupt JPEG \(/);
+        assert.doesNotMatch(e.reason, /\[object Object\]/);
+        return true;
+      });
+    }
+    const root = await Deno.makeTempDir();
+    await makeFolder(root, { classes: ["a", "b"], perClass: 2, size: 4 });
+    for (const f of Deno.readDirSync(`${root}/train/b`)) {
+      await Deno.remove(`${root}/train/b/${f.name}`);
+    }
+    await Deno.writeFile(`${root}/train/b/cut.jpg`, jpeg.subarray(0, 200));
+    await assert.rejects(
+      () => loadImageFolder(root, { skipBadImages: true }),
+      rejectsDataset(/all 1 files in this class folder were skipped/, /train\/b/),
+    );
+    await Deno.remove(`${root}/train/b/cut.jpg`);
+    await assert.rejects(
+      () => loadImageFolder(root, { skipBadImages: true }),
+      rejectsDataset(/^empty class folder$/, /train\/b/),
+    );
+    await Deno.remove(root, { recursive: true });
   },
 });

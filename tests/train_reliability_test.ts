@@ -145,54 +145,138 @@ Deno.test({
     const trials = Array.from({ length: 20 }, (_, i) => i);
     // Two trials at a time (one per core).
     for (let t = 0; t < trials.length; t += 2) {
-      await Promise.all(trials.slice(t, t + 2).map(async (trial) => {
-        const dir = `${out}/trial${trial}`;
-        await Deno.mkdir(dir);
-        for (const entry of Deno.readDirSync(snapshot)) {
-          if (entry.isFile && entry.name !== ".lock") {
-            await Deno.copyFile(`${snapshot}/${entry.name}`, `${dir}/${entry.name}`);
+      await Promise.all(
+        trials.slice(t, t + 2).map(async (trial) => {
+          const dir = `${out}/trial${trial}`;
+          await Deno.mkdir(dir);
+          for (const entry of Deno.readDirSync(snapshot)) {
+            if (entry.isFile && entry.name !== ".lock") {
+              await Deno.copyFile(`${snapshot}/${entry.name}`, `${dir}/${entry.name}`);
+            }
           }
-        }
-        const latest = `${dir}/checkpoint.safetensors`;
-        const previous = `${dir}/checkpoint.prev.safetensors`;
-        const kind = ["flip", "truncate", "delete", "header", "both"][trial % 5];
-        const r = new Rng(rng.nextUint32());
-        const bytes = await Deno.readFile(latest);
-        const headerEnd = 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true));
-        const flip = (b: Uint8Array, from: number, to: number) => {
-          const at = r.int(from, Math.max(from, to - 64));
-          for (let i = at; i < Math.min(b.length, at + 64); i++) b[i] ^= 1 + r.int(0, 254);
-          return b;
-        };
-        if (kind === "flip") await Deno.writeFile(latest, flip(bytes, headerEnd, bytes.length));
-        if (kind === "truncate") {
-          await Deno.writeFile(latest, bytes.subarray(0, r.int(0, bytes.length - 1)));
-        }
-        if (kind === "delete") await Deno.remove(latest);
-        if (kind === "header") await Deno.writeFile(latest, flip(bytes, 0, headerEnd));
-        if (kind === "both") {
-          await Deno.writeFile(latest, flip(bytes, headerEnd, bytes.length));
-          const prev = await Deno.readFile(previous);
-          await Deno.writeFile(previous, prev.subarray(0, r.int(0, prev.length - 1)));
-        }
-        const output = await train([`--resume=${dir}`]).output();
-        const stderr = decode(output.stderr);
-        if (kind === "both") {
-          assert.equal(output.code, 1, `trial ${trial} (${kind}): ${stderr.slice(-500)}`);
-          assert.match(stderr, /error: .*checkpoint\.safetensors: /, `trial ${trial}`);
-          assert.match(stderr, /previous checkpoint is unusable too/, `trial ${trial}`);
-          assert.doesNotMatch(stderr, /^\s+at /m, `trial ${trial}: no stack trace`);
-          outcomes.push(`${trial}:${kind}:error`);
-        } else {
-          const s = summaryOf(output);
-          assert.equal(s.top1, reference.top1, `trial ${trial} (${kind}) top-1`);
-          assert.equal(s.testLoss, reference.testLoss, `trial ${trial} (${kind}) loss`);
-          assert.match(decode(output.stdout) + stderr, /resuming from the previous checkpoint/);
-          outcomes.push(`${trial}:${kind}:fallback`);
-        }
-      }));
+          const latest = `${dir}/checkpoint.safetensors`;
+          const previous = `${dir}/checkpoint.prev.safetensors`;
+          const kind = ["flip", "truncate", "delete", "header", "both"][trial % 5];
+          const r = new Rng(rng.nextUint32());
+          const bytes = await Deno.readFile(latest);
+          const headerEnd = 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true));
+          const flip = (b: Uint8Array, from: number, to: number) => {
+            const at = r.int(from, Math.max(from, to - 64));
+            for (let i = at; i < Math.min(b.length, at + 64); i++) b[i] ^= 1 + r.int(0, 254);
+            return b;
+          };
+          if (kind === "flip") await Deno.writeFile(latest, flip(bytes, headerEnd, bytes.length));
+          if (kind === "truncate") {
+            await Deno.writeFile(latest, bytes.subarray(0, r.int(0, bytes.length - 1)));
+          }
+          if (kind === "delete") await Deno.remove(latest);
+          if (kind === "header") await Deno.writeFile(latest, flip(bytes, 0, headerEnd));
+          if (kind === "both") {
+            await Deno.writeFile(latest, flip(bytes, headerEnd, bytes.length));
+            const prev = await Deno.readFile(previous);
+            await Deno.writeFile(previous, prev.subarray(0, r.int(0, prev.length - 1)));
+          }
+          const output = await train([`--resume=${dir}`]).output();
+          const stderr = decode(output.stderr);
+          if (kind === "both") {
+            assert.equal(output.code, 1, `trial ${trial} (${kind}): ${stderr.slice(-500)}`);
+            assert.match(stderr, /error: .*checkpoint\.safetensors: /, `trial ${trial}`);
+            assert.match(stderr, /previous checkpoint is unusable too/, `trial ${trial}`);
+            assert.doesNotMatch(stderr, /^\s+at /m, `trial ${trial}: no stack trace`);
+            outcomes.push(`${trial}:${kind}:error`);
+          } else {
+            const s = summaryOf(output);
+            assert.equal(s.top1, reference.top1, `trial ${trial} (${kind}) top-1`);
+            assert.equal(s.testLoss, reference.testLoss, `trial ${trial} (${kind}) loss`);
+            assert.match(decode(output.stdout) + stderr, /resuming from the previous checkpoint/);
+            outcomes.push(`${trial}:${kind}:fallback`);
+          }
+        }),
+      );
     }
     console.log(`checkpoint faults: ${outcomes.join(" ")}`);
     assert.equal(outcomes.length, 20);
   },
+});
+
+Deno.test({
+  name: "train CLI: --skip-bad-images trains past a corrupt JPEG and lists it in the run directory",
+  sanitizeResources: false,
+  async fn() {
+    const { makeFolder } = await import("./data_fixtures.ts");
+    const data = await Deno.makeTempDir();
+    await makeFolder(data, { classes: ["a", "b"], perClass: 4, size: 8 });
+    await Deno.writeFile(`${data}/train/a/bad.jpg`, new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2]));
+    const out = await Deno.makeTempDir();
+    const flags = [
+      `--data=folder:${data}`,
+      "--model=test_resnet",
+      "--curriculum=baseline",
+      "--epochs=1",
+      "--batch-size=4",
+      "--backend=wasm",
+      "--workers=0",
+      `--out=${out}`,
+      "--json",
+    ];
+    const refused = await train(["--run-name=strict"], flags).output();
+    assert.equal(refused.code, 1);
+    assert.match(decode(refused.stderr), /bad\.jpg: corrupt JPEG/);
+    const ok = summaryOf(await train(["--run-name=lenient", "--skip-bad-images"], flags).output());
+    assert.ok(Number(ok.steps) > 0);
+    const listed = await Deno.readTextFile(`${out}/lenient/skipped_images.txt`);
+    assert.match(listed, /train\/a\/bad\.jpg\tcorrupt JPEG/);
+  },
+});
+
+Deno.test("train CLI: a dataset smaller than one batch, and a curriculum too big for the data, say so", async () => {
+  const small = await train(
+    ["--limit-train=16", "--batch-size=32", `--out=${await Deno.makeTempDir()}`],
+    ["--model=test_resnet", "--data=mnist", "--backend=wasm", "--workers=0"],
+  ).output();
+  assert.equal(small.code, 1);
+  assert.match(
+    decode(small.stderr),
+    /invalid --batch-size = 32: the training set has 16 images, fewer than one batch of 32/,
+  );
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/big.json`;
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      name: "big",
+      progress: "epochs",
+      segments: [
+        { kind: "stage", size: 40, magnitude: 5, length: 1 },
+        { kind: "stage", size: 28, magnitude: 9, length: 1 },
+      ],
+    }),
+  );
+  const big = await train(
+    [`--curriculum=${file}`, "--epochs=2", `--out=${dir}`],
+    [
+      "--model=test_resnet",
+      "--data=mnist",
+      "--backend=wasm",
+      "--workers=0",
+      "--limit-train=64",
+      "--batch-size=16",
+    ],
+  ).output();
+  assert.equal(big.code, 1);
+  assert.match(
+    decode(big.stderr),
+    new RegExp(`curriculum ${file}.*exceeds the full image size 28`),
+  );
+});
+
+Deno.test("train CLI: a broken curriculum file fails before the backend starts or data loads", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/broken.json`;
+  await Deno.writeTextFile(file, `{"progress": "epochs", "segments": [{"kind": "stage"`);
+  const output = await train([`--curriculum=${file}`], ["--data=mnist"]).output();
+  assert.equal(output.code, 1);
+  const stderr = decode(output.stderr);
+  assert.match(stderr, new RegExp(file.replaceAll("/", "\\/")));
+  assert.doesNotMatch(stderr, /backend:|data: /, "nothing was started or loaded first");
 });

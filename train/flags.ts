@@ -105,6 +105,12 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     help: "also checkpoint every N steps (0 = off)",
   },
   { flag: "log-every", key: "logEverySteps", kind: "integer", help: "steps between metric lines" },
+  {
+    flag: "skip-bad-images",
+    key: "skipBadImages",
+    kind: "boolean",
+    help: "leave out unreadable images (listed in the run directory)",
+  },
 ];
 
 /** Parsed command line: settings plus the run-control flags. */
@@ -145,12 +151,11 @@ export function parseTrainArgs(
     options[f.flag] = { type: f.kind === "boolean" ? "boolean" : "string" };
   }
   let parsed;
+  const normalised = joinNegativeValues(args, options);
   try {
-    parsed = parseArgs({ args: [...args], options, allowPositionals: false, strict: true });
+    parsed = parseArgs({ args: normalised, options, allowPositionals: false, strict: true });
   } catch (e) {
-    const message = (e as Error).message;
-    const flag = /'(--?[^' ]+)/.exec(message)?.[1] ?? "(arguments)";
-    throw new InvalidArgumentError({ argument: flag, value: args.join(" "), reason: message });
+    throw argumentError(e as Error & { code?: string }, normalised, Object.keys(options));
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const input: Record<string, unknown> = { ...defaults };
@@ -182,6 +187,82 @@ export function parseTrainArgs(
     json: values.json === true,
     explicit,
   };
+}
+
+/**
+ * `--batch-size -3` as `--batch-size=-3`: node's parser reads a value starting with a dash as
+ * another flag, but a negative number after a flag that takes a value is that flag's value
+ * (and then gets the value's own error: "must be ≥ 1").
+ */
+function joinNegativeValues(
+  args: readonly string[],
+  options: Record<string, { type: "string" | "boolean" }>,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith("--") && !args[i].includes("=") ? args[i].slice(2) : "";
+    const next = args[i + 1];
+    if (options[name]?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${args[i]}=${next}`);
+      i++;
+    } else out.push(args[i]);
+  }
+  return out;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/** node:util's parse error as an error naming the offending flag and its value only. */
+function argumentError(
+  e: Error & { code?: string },
+  args: readonly string[],
+  known: readonly string[],
+): InvalidArgumentError {
+  const message = e.message.split("\n")[0];
+  const flag = /'(--?[^' =]+)/.exec(message)?.[1];
+  if (e.code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    const token = /'([^']*)'/.exec(message)?.[1] ?? "";
+    return new InvalidArgumentError({
+      argument: "argument",
+      value: token,
+      reason: "unexpected value without a flag (flags are --name value or --name=value)",
+    });
+  }
+  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag !== undefined) {
+    const name = flag.replace(/^--?/, "");
+    const nearest = [...known].sort((a, b) => editDistance(name, a) - editDistance(name, b))[0];
+    const hint = nearest !== undefined && editDistance(name, nearest) <= 3
+      ? `; did you mean --${nearest}?`
+      : "";
+    return new InvalidArgumentError({
+      argument: "flag",
+      value: flag,
+      reason: `unknown flag (--help lists them)${hint}`,
+    });
+  }
+  const at = args.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
+  const token = at < 0
+    ? ""
+    : args[at].includes("=")
+    ? args[at].slice(args[at].indexOf("=") + 1)
+    : (args[at + 1] ?? "(missing)");
+  return new InvalidArgumentError({
+    argument: flag ?? "arguments",
+    value: token,
+    reason: message,
+  });
 }
 
 /**

@@ -34,11 +34,34 @@ Deno.test("flags: bad values are errors naming the flag and value", () => {
     assert.throws(() => parseTrainArgs(args), (e: unknown) => {
       assert.ok(e instanceof InvalidArgumentError, String(e));
       assert.equal(e.argument, flag);
-      assert.ok(e.value.includes(value), e.message);
+      // The value alone, not the whole command line.
+      assert.equal(e.value, value, e.message);
       return true;
     });
   }
   assert.throws(() => parseTrainArgs(["--no-such-flag"]), /no-such-flag/);
+});
+
+Deno.test("flags: an unknown flag or a negative value is named alone, with a hint", () => {
+  const args = ["--epochs", "3", "--batch-size", "-3", "--lr", "0.1"];
+  assert.throws(() => parseTrainArgs(args), (e: unknown) => {
+    assert.ok(e instanceof InvalidArgumentError);
+    assert.equal(e.argument, "--batch-size");
+    assert.equal(e.value, "-3");
+    return true;
+  });
+  assert.throws(() => parseTrainArgs(["--epochs", "3", "--batch-sise", "64"]), (e: unknown) => {
+    assert.ok(e instanceof InvalidArgumentError);
+    assert.equal(e.value, "--batch-sise");
+    assert.match(e.message, /did you mean --batch-size\?/);
+    return true;
+  });
+  assert.throws(() => parseTrainArgs(["--epochs"]), (e: unknown) => {
+    assert.ok(e instanceof InvalidArgumentError);
+    assert.equal(e.argument, "--epochs");
+    assert.equal(e.value, "(missing)");
+    return true;
+  });
 });
 
 Deno.test("flags: --help lists every flag with its default", () => {

@@ -9,9 +9,11 @@ import { Effect } from "effect";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   Backend,
+  InvalidArgumentError,
   predictedSpeedup,
   type ResolvedCurriculum,
   type Rng,
+  writeTextFileAtomic,
 } from "@efficienttrain/core";
 import {
   Dataset,
@@ -25,7 +27,7 @@ import {
 } from "@efficienttrain/data";
 import { ModelRegistry, saveModel } from "@efficienttrain/models";
 import { Curricula } from "@efficienttrain/curricula";
-import { lowFrequencyCrop, resize } from "@efficienttrain/backend-tfjs";
+import { cropTo } from "@efficienttrain/backend-tfjs";
 import { curriculumPlan, evalSetOf } from "./assemble.ts";
 import { checkpointPath, type TrainResult } from "./trainer.ts";
 import type { HostBatch, StagePoint, TensorPipeline } from "./parts.ts";
@@ -33,7 +35,7 @@ import type { TrainSettings } from "./settings.ts";
 import { RunDirectory } from "./run_dir.ts";
 import { findResumeCheckpoint } from "./checkpoint.ts";
 import { Reporter, Trainer } from "./services.ts";
-import { measureStepProfile } from "./profile.ts";
+import { measureStepTimes } from "./profile.ts";
 import { formatDuration } from "./progress.ts";
 import { checkStageMaps, type StageMaps } from "./stage_maps.ts";
 import { lockRunDirectory } from "./run_lock.ts";
@@ -116,8 +118,22 @@ export function trainJob(
     const numClasses = dataset.info.classes.length;
     reporter.info(
       `data: ${dataset.info.name} ${trainSet.count} train / ${testSet.count} test, ${H}×${H}×${C}, ` +
-        `${numClasses} classes${dataset.fromCache ? " (decoded cache)" : ""}`,
+        `${numClasses} classes${dataset.fromCache ? " (decoded cache)" : ""}` +
+        (dataset.skipped > 0 ? `, ${dataset.skipped} unreadable images skipped` : ""),
     );
+
+    if (trainSet.count < settings.batchSize) {
+      return yield* Effect.fail(
+        new InvalidArgumentError({
+          argument: "--batch-size",
+          value: String(settings.batchSize),
+          reason: `the training set has ${trainSet.count} images, fewer than one batch of ` +
+            `${settings.batchSize} (lower --batch-size${
+              settings.limitTrain > 0 ? " or raise --limit-train" : ""
+            })`,
+        }),
+      );
+    }
 
     const model = yield* registry.create(settings.model, {
       numClasses,
@@ -137,7 +153,18 @@ export function trainJob(
       modelFamily: settings.model,
       flops: (s) => model.flops(s),
       baselineEpochs: options.baselineEpochs,
-    });
+    }).pipe(
+      // A size the curriculum asks for that the data cannot give: name the curriculum too.
+      Effect.mapError((e) =>
+        e instanceof InvalidArgumentError
+          ? new InvalidArgumentError({
+            argument: `${e.argument} (curriculum ${settings.curriculum})`,
+            value: e.value,
+            reason: e.reason,
+          })
+          : e
+      ),
+    );
     const maps = yield* Effect.try({
       try: () => checkStageMaps(model, resolved),
       catch: (e) => e,
@@ -156,22 +183,27 @@ export function trainJob(
     });
 
     const sizes = [...new Set([...resolved.stages.map((s) => s.imageSize), H])];
-    const profile = options.skipProfile
-      ? Object.fromEntries(sizes.map((s) => [s, s * s]))
+    const times = options.skipProfile
+      ? undefined
       : yield* Effect.promise(() =>
-        measureStepProfile(model, sizes, {
+        measureStepTimes(model, sizes, {
           // seconds per image are flat in the batch size past a few dozen images; keep it short
           batchSize: Math.min(settings.batchSize, 64),
-          steps: 2,
+          steps: 5,
           channels: C,
           numClasses,
         })
       );
+    const profile = times?.min ?? Object.fromEntries(sizes.map((s) => [s, s * s]));
     const speedup = predictedSpeedup(resolved, profile, { imagesPerEpoch: loader.imagesPerEpoch });
+    const atMedian = times === undefined
+      ? speedup
+      : predictedSpeedup(resolved, times.median, { imagesPerEpoch: loader.imagesPerEpoch });
     reporter.info(
       `cost model: relative compute ${resolved.relativeCompute.toFixed(3)} ` +
         `(${(1 / resolved.relativeCompute).toFixed(2)}× fewer FLOPs), predicted speedup ` +
-        `${speedup.toFixed(2)}× from the measured step times`,
+        `${speedup.toFixed(2)}× from the fastest of 5 interleaved steps per size ` +
+        `(${atMedian.toFixed(2)}× from the median ones)`,
     );
 
     const runDir = options.resume ??
@@ -203,8 +235,17 @@ export function trainJob(
           model: { name: model.name, params: countParams(model), flops: model.flops(H) },
           curriculum: resolved,
           stepProfile: profile,
+          stepProfileMedian: times?.median,
           predictedSpeedup: speedup,
+          predictedSpeedupAtMedian: atMedian,
         });
+        if (dataset.skipped > 0) {
+          const files = dataset.skippedFiles ?? [];
+          const lines = files.length > 0 ? files.map((f) => `${f.path}\t${f.reason}`) : [
+            `${dataset.skipped} images (their names are not in the decoded cache, which predates the list: delete it to list them)`,
+          ];
+          await writeTextFileAtomic(`${runDir}/skipped_images.txt`, lines.join("\n") + "\n");
+        }
         return d;
       });
       reporter.info(`run directory: ${runDir}${resuming ? " (resuming)" : ""}`);
@@ -252,7 +293,7 @@ export function trainJob(
       yield* Effect.promise(async () => {
         await saveModel(model, `${runDir}/model.safetensors`);
         await dir.writeJson("summary.json", summary);
-        await dir.writePlots(`${settings.model} / ${settings.curriculum}`);
+        await dir.writePlots(`${settings.model} / ${settings.curriculum}`, resolved);
         dir.close();
       });
       model.dispose();
@@ -301,7 +342,7 @@ function tensorPipeline(
         if (settings.randomErasing > 0) {
           x = randomErasing(x, rng, { probability: settings.randomErasing });
         }
-        x = cropTo(x, stage);
+        x = cropTo(x, stage.imageSize, stage.cropMethod);
         const mixing = (settings.mixup > 0 || settings.cutmix > 0) && stage.mixupScale > 0;
         if (!mixing) {
           return {
@@ -321,14 +362,6 @@ function tensorPipeline(
     },
     eval: (batch) => normalizeBatch(batch, stats),
   };
-}
-
-function cropTo(x: tf.Tensor4D, stage: StagePoint): tf.Tensor4D {
-  const side = x.shape[1];
-  if (stage.imageSize === side || stage.cropMethod === "none") return x;
-  if (stage.cropMethod === "fft") return lowFrequencyCrop(x, { size: stage.imageSize });
-  const method = stage.cropMethod.replace(/^resize:/, "") as Parameters<typeof resize>[1]["method"];
-  return resize(x, { size: stage.imageSize, method });
 }
 
 function describeStages(resolved: ResolvedCurriculum, maps: readonly StageMaps[]): string[] {

@@ -6,7 +6,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import type { Model, Rng } from "@efficienttrain/core";
+import type { CropMethod, Model, Rng } from "@efficienttrain/core";
 
 /** A batch of decoded, loader-side augmented images on the host. */
 export interface HostBatch {
@@ -28,7 +28,7 @@ export interface StagePoint {
   /** RandAugment magnitude m. */
   readonly magnitude: number;
   /** `fft` or `resize:<method>`. */
-  readonly cropMethod: string;
+  readonly cropMethod: CropMethod | "none";
   /** Multiplier on Mixup/CutMix strength (1 = recipe strength). */
   readonly mixupScale: number;
 }

@@ -5,6 +5,7 @@
  */
 import * as vega from "vega";
 import * as vl from "vega-lite";
+import type { ResolvedCurriculum } from "@efficienttrain/core";
 
 /** One point of a line series. */
 export interface SeriesPoint {
@@ -65,4 +66,31 @@ export async function lineChartSvg(
   } finally {
     view.finalize();
   }
+}
+
+/**
+ * The curriculum's B and m as step series drawn from the resolved stages, so a stage boundary
+ * sits exactly where the trainer switches (the step log samples it only every few steps).
+ *
+ * @example
+ * ```ts
+ * import { resolveCurriculum } from "@efficienttrain/core";
+ * import { curriculumPoints } from "@efficienttrain/train";
+ * const r = resolveCurriculum({ progress: "epochs", segments: [
+ *   { kind: "stage", size: 16, magnitude: 3, length: 1 },
+ *   { kind: "stage", size: 32, magnitude: 9, length: 2 },
+ * ] }, { epochs: 3, imageSize: 32 });
+ * console.assert(curriculumPoints(r).some((p) => p.x === 1 && p.y === 32));
+ * ```
+ */
+export function curriculumPoints(curriculum: ResolvedCurriculum): SeriesPoint[] {
+  const last = curriculum.stages[curriculum.stages.length - 1];
+  const series = (value: (s: typeof last) => number, name: string): SeriesPoint[] => [
+    ...curriculum.stages.map((s) => ({ x: s.startEpoch, y: value(s), series: name })),
+    { x: last.endEpoch, y: value(last), series: name },
+  ];
+  return [
+    ...series((s) => s.imageSize, "B (input side)"),
+    ...series((s) => s.magnitude, "m (RandAugment)"),
+  ];
 }

@@ -14,29 +14,40 @@ export interface ProfileOptions {
   readonly batchSize: number;
   readonly channels: number;
   readonly numClasses: number;
-  /** Timed steps per size (after a warm-up pass over every size); the fastest one counts. */
+  /** Timed rounds (one step per size each, after a warm-up round); default 5. */
   readonly steps?: number;
+}
+
+/** Step times per size: the fastest (what the cost model uses), the median, every sample. */
+export interface StepTimes {
+  /** Seconds per image, fastest round. */
+  readonly min: StepTimeProfile;
+  /** Seconds per image, median round. */
+  readonly median: StepTimeProfile;
+  /** Seconds per image of every timed round, by size. */
+  readonly samples: Readonly<Record<number, readonly number[]>>;
 }
 
 /**
  * Seconds per image of forward + backward at each side (weights untouched; the model's input
- * size is restored afterwards).
+ * size is restored afterwards). Rounds interleave the sizes, in a rotated order each round,
+ * so a slow moment on a shared machine lands on every size rather than on one.
  *
  * @example
  * ```ts ignore
- * const profile = await measureStepProfile(model, [20, 24, 28], { batchSize: 128, channels: 1, numClasses: 10 });
+ * const times = await measureStepTimes(model, [20, 24, 28], { batchSize: 128, channels: 1, numClasses: 10 });
  * ```
  */
-export async function measureStepProfile(
+export async function measureStepTimes(
   model: Model,
   sizes: readonly number[],
   options: ProfileOptions,
-): Promise<StepTimeProfile> {
-  const steps = options.steps ?? 2;
+): Promise<StepTimes> {
+  const rounds = options.steps ?? 5;
   const original = model.inputSize;
   const snapshot = new Map([...model.params].map(([k, v]) => [k, tf.clone(v)]));
   const buffers = new Map([...model.buffers].map(([k, v]) => [k, tf.clone(v)]));
-  const profile: Record<number, number> = {};
+  const samples: Record<number, number[]> = {};
   let targets: tf.Tensor2D | undefined;
   try {
     const ordered = [...new Set(sizes)].sort((a, b) => a - b);
@@ -46,36 +57,30 @@ export async function measureStepProfile(
       tf.oneHot(tf.tensor1d(classes, "int32"), options.numClasses).cast("float32") as tf.Tensor2D
     );
     const y = targets;
-    // Two passes: the first only warms up every size (kernel primitives, buffer pools and JIT
-    // are built on first use and would otherwise be charged to whichever size came first).
-    for (const timed of [false, true]) {
-      for (const size of ordered) {
-        if (size !== model.inputSize) model.setInputSize(size);
-        const params = [...model.params.values()];
-        const x = tf.randomNormal([options.batchSize, size, size, options.channels]) as tf.Tensor4D;
-        const run = async () => {
-          const { value, grads } = tf.variableGrads(
-            () => softTargetCrossEntropy(model.forward(x, { training: true, seed: 1 }), y),
-            params,
-          );
-          // the read waits for the step to finish (an async read: tfjs-webgpu has no sync one)
-          await value.data();
-          value.dispose();
-          for (const g of Object.values(grads)) g.dispose();
-        };
-        if (!timed) {
-          await run();
-        } else {
-          let best = Infinity;
-          for (let i = 0; i < steps; i++) {
-            const start = performance.now();
-            await run();
-            best = Math.min(best, performance.now() - start);
-          }
-          // the fastest step: other processes on a shared machine only ever add time
-          profile[size] = best / 1000 / options.batchSize;
-        }
-        x.dispose();
+    const step = async (size: number): Promise<number> => {
+      if (size !== model.inputSize) model.setInputSize(size);
+      const params = [...model.params.values()];
+      const x = tf.randomNormal([options.batchSize, size, size, options.channels]) as tf.Tensor4D;
+      const start = performance.now();
+      const { value, grads } = tf.variableGrads(
+        () => softTargetCrossEntropy(model.forward(x, { training: true, seed: 1 }), y),
+        params,
+      );
+      // the read waits for the step to finish (an async read: tfjs-webgpu has no sync one)
+      await value.data();
+      const seconds = (performance.now() - start) / 1000;
+      value.dispose();
+      for (const g of Object.values(grads)) g.dispose();
+      x.dispose();
+      return seconds / options.batchSize;
+    };
+    // The first round only warms up every size (kernel primitives, buffer pools and JIT are
+    // built on first use and would otherwise be charged to whichever size came first).
+    for (const size of ordered) await step(size);
+    for (let r = 0; r < rounds; r++) {
+      for (let i = 0; i < ordered.length; i++) {
+        const size = ordered[(i + r) % ordered.length];
+        (samples[size] ??= []).push(await step(size));
       }
     }
   } finally {
@@ -91,5 +96,28 @@ export async function measureStepProfile(
       t.dispose();
     }
   }
-  return profile;
+  const min: Record<number, number> = {}, median: Record<number, number> = {};
+  for (const [size, xs] of Object.entries(samples)) {
+    const sorted = [...xs].sort((a, b) => a - b);
+    // the fastest step: other processes on a shared machine only ever add time
+    min[Number(size)] = sorted[0];
+    median[Number(size)] = sorted[Math.floor(sorted.length / 2)];
+  }
+  return { min, median, samples };
+}
+
+/**
+ * The fastest seconds per image at each side ({@link measureStepTimes}' `min`).
+ *
+ * @example
+ * ```ts ignore
+ * const profile = await measureStepProfile(model, [20, 24, 28], { batchSize: 128, channels: 1, numClasses: 10 });
+ * ```
+ */
+export async function measureStepProfile(
+  model: Model,
+  sizes: readonly number[],
+  options: ProfileOptions,
+): Promise<StepTimeProfile> {
+  return (await measureStepTimes(model, sizes, options)).min;
 }

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { writeTextFileAtomic } from "@efficienttrain/core";
+import { type ResolvedCurriculum, writeTextFileAtomic } from "@efficienttrain/core";
 import type { MetricRecord } from "./trainer.ts";
-import { lineChartSvg, type SeriesPoint } from "./plots.ts";
+import { curriculumPoints, lineChartSvg, type SeriesPoint } from "./plots.ts";
 
 /**
  * A run's output folder.
@@ -77,7 +77,7 @@ export class RunDirectory {
   }
 
   /** Render the run's plots from metrics.jsonl. Returns the written file names. */
-  async writePlots(label: string): Promise<string[]> {
+  async writePlots(label: string, curriculum?: ResolvedCurriculum): Promise<string[]> {
     const records = await this.readMetrics();
     const epochs = records.filter((r) => r.kind === "epoch");
     const steps = records.filter((r) => r.kind === "step");
@@ -97,9 +97,13 @@ export class RunDirectory {
       ],
       [
         "curriculum.svg",
-        [
+        curriculum !== undefined ? curriculumPoints(curriculum) : [
           ...steps.map((r) => ({ x: r.epoch, y: Number(r.imageSize), series: "B (input side)" })),
-          ...steps.map((r) => ({ x: r.epoch, y: Number(r.magnitude), series: "m (RandAugment)" })),
+          ...steps.map((r) => ({
+            x: r.epoch,
+            y: Number(r.magnitude),
+            series: "m (RandAugment)",
+          })),
         ],
         { title: "Curriculum", xTitle: "epoch", yTitle: "value", step: true },
       ],

@@ -4,6 +4,7 @@
  * @module
  */
 import { Schema } from "effect";
+import { BACKEND_NAMES, type BackendName } from "@efficienttrain/core";
 
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0));
 const NonNegative = Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0));
@@ -30,7 +31,7 @@ const TrainSettingsSchema = Schema.Struct({
   ema: Schema.Boolean,
   emaDecay: Fraction,
   clipGrad: NonNegative,
-  backend: Schema.Literals(["auto", "cpu", "wasm", "webgpu", "native"]),
+  backend: Schema.Literals(BACKEND_NAMES),
   seed: Schema.Int,
   out: Schema.String,
   workers: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
@@ -40,6 +41,7 @@ const TrainSettingsSchema = Schema.Struct({
   checkpointMinutes: NonNegative,
   checkpointSteps: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   logEverySteps: PositiveInt,
+  skipBadImages: Schema.Boolean,
 });
 
 /** Resolved settings of a run (what `config.json` records). */
@@ -71,7 +73,7 @@ export interface TrainSettings {
   readonly emaDecay: number;
   /** Max global gradient norm; 0 disables clipping. */
   readonly clipGrad: number;
-  readonly backend: "auto" | "cpu" | "wasm" | "webgpu" | "native";
+  readonly backend: BackendName;
   readonly seed: number;
   readonly out: string;
   readonly workers: number;
@@ -84,6 +86,8 @@ export interface TrainSettings {
   /** Also checkpoint every N steps (0 = only per epoch / per minutes). */
   readonly checkpointSteps: number;
   readonly logEverySteps: number;
+  /** Leave out unreadable images (listed in the run directory's `skipped_images.txt`). */
+  readonly skipBadImages: boolean;
 }
 
 /**
@@ -126,6 +130,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   checkpointMinutes: 5,
   checkpointSteps: 0,
   logEverySteps: 20,
+  skipBadImages: false,
 };
 
 /**

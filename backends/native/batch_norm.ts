@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { FUSED_KERNELS } from "@efficienttrain/core";
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
 import { D, type DnnlContext, mdTag, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
@@ -17,9 +18,9 @@ import { f32, type KernelArgs, output } from "./kernel_util.ts";
 import { take } from "./pool.ts";
 
 /** Kernel names (registered for the native backend only). */
-export const BATCH_NORM_TRAIN = "EtNativeBatchNormTrain";
+export const BATCH_NORM_TRAIN = FUSED_KERNELS.batchNorm;
 /** Kernel name of the backward pass. */
-export const BATCH_NORM_TRAIN_GRAD = "EtNativeBatchNormTrainGrad";
+export const BATCH_NORM_TRAIN_GRAD = FUSED_KERNELS.batchNormGrad;
 
 const FLAGS = D.useScale | D.useShift;
 

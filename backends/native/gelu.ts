@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { FUSED_KERNELS } from "@efficienttrain/core";
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
 import { D, type DnnlContext, mdDense, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
@@ -13,9 +14,9 @@ import { f32, type KernelArgs, output, sizeOf } from "./kernel_util.ts";
 import { take } from "./pool.ts";
 
 /** Kernel name of the forward pass (native backend only). */
-export const GELU = "EtNativeGelu";
+export const GELU = FUSED_KERNELS.gelu;
 /** Kernel name of the backward pass. */
-export const GELU_GRAD = "EtNativeGeluGrad";
+export const GELU_GRAD = FUSED_KERNELS.geluGrad;
 
 const GELU_ERF = 48;
 

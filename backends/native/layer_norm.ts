@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { FUSED_KERNELS } from "@efficienttrain/core";
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
 import { D, type DnnlContext, mdDense, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
@@ -14,9 +15,9 @@ import { f32, type KernelArgs, output, sizeOf } from "./kernel_util.ts";
 import { take } from "./pool.ts";
 
 /** Kernel name of the forward pass (native backend only). */
-export const LAYER_NORM = "EtNativeLayerNorm";
+export const LAYER_NORM = FUSED_KERNELS.layerNorm;
 /** Kernel name of the backward pass. */
-export const LAYER_NORM_GRAD = "EtNativeLayerNormGrad";
+export const LAYER_NORM_GRAD = FUSED_KERNELS.layerNormGrad;
 
 const FLAGS = D.useScale | D.useShift;
 

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { FUSED_KERNELS } from "@efficienttrain/core";
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
 import { type DnnlContext, mdDense, mdStrides, type Primitive, reorder } from "./dnnl.ts";
@@ -17,7 +18,7 @@ import { f32, type KernelArgs, nativeLimits, output, sizeOf } from "./kernel_uti
 import { take } from "./pool.ts";
 
 /** Kernel name: broadcast `dy` (times `scale`) over `axes` to `shape` (native only). */
-export const BROADCAST_GRAD = "EtNativeBroadcastGrad";
+export const BROADCAST_GRAD = FUSED_KERNELS.broadcastGrad;
 
 const prims = new Map<string, Primitive | null>();
 

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { FUSED_KERNELS } from "@efficienttrain/core";
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
 import { D, type DnnlContext, mdDense, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
@@ -15,7 +16,7 @@ import { allFloat32, f32, type KernelArgs, nativeLimits, output, sizeOf } from "
 import { take } from "./pool.ts";
 
 /** Kernel name of the fused ReLU backward (native backend only). */
-export const RELU_GRAD = "EtNativeReluGrad";
+export const RELU_GRAD = FUSED_KERNELS.reluGrad;
 
 const prims = new Map<number, Primitive>();
 

@@ -10,3 +10,4 @@ export * from "./wasm_kernels/register.ts";
 export * from "./separable.ts";
 export * from "./low_frequency_crop.ts";
 export * from "./resize.ts";
+export * from "./crop_to.ts";

@@ -15,17 +15,21 @@ import { lowFrequencyCropGPUFactors } from "./low_frequency_crop.ts";
 import { applySeparableGPU } from "./separable.ts";
 
 /**
- * tfjs-webgpu's GPUDevice when the current tfjs backend is `webgpu`, else `undefined`.
+ * The GPUDevice tfjs-webgpu runs on once its backend is initialised (current or not), so WGSL
+ * kernels can share buffers with tfjs tensors; `undefined` before that. The one place the
+ * project reaches for it (`@efficienttrain/backend-tfjs` re-exports it).
  *
  * @example
  * ```ts
- * import { currentTfjsDevice } from "@efficienttrain/backend-webgpu";
- * console.assert(currentTfjsDevice() === undefined || typeof currentTfjsDevice() === "object");
+ * import { tfjsWebgpuDevice } from "@efficienttrain/backend-webgpu";
+ * const device = tfjsWebgpuDevice(); // undefined unless the webgpu backend is initialised
+ * console.assert(device === undefined || typeof device.createBuffer === "function");
  * ```
  */
-export function currentTfjsDevice(): GPUDevice | undefined {
-  if (tf.getBackend() !== "webgpu") return undefined;
-  return (tf.backend() as unknown as { device?: GPUDevice }).device;
+export function tfjsWebgpuDevice(): GPUDevice | undefined {
+  // Read the registry directly: findBackend() would start initialising webgpu as a side effect.
+  const backend = tf.engine().registry["webgpu"] as unknown as { device?: GPUDevice } | undefined;
+  return backend?.device;
 }
 
 /**
@@ -43,7 +47,7 @@ export function currentTfjsDevice(): GPUDevice | undefined {
  * ```
  */
 export function lowFrequencyCropTfjsWebGPU(images: tf.Tensor4D, options: CropOptions): tf.Tensor4D {
-  const device = currentTfjsDevice();
+  const device = tf.getBackend() === "webgpu" ? tfjsWebgpuDevice() : undefined;
   if (!device) {
     throw new WebGPUError({ reason: `the current tfjs backend is ${tf.getBackend()}, not webgpu` });
   }
