@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "@efficienttrain/core";
+import { batchNormTraining, geluFused, layerNormFused } from "@efficienttrain/backend-native";
 
 /** One generated case. */
 export interface SweepCase {
@@ -320,19 +321,32 @@ function layoutCases(rng: Rng, n: number): SweepCase[] {
   return cases;
 }
 
+/** The fused layers a case calls. */
+export interface FusedLayers {
+  batchNorm: (x: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor;
+  layerNorm: (x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor;
+  gelu: (x: tf.Tensor) => tf.Tensor;
+}
+
+/**
+ * The project's fused layers: the native backend's kernels there, their plain formulas on
+ * every other backend. The batch norm's statistics are outputs too (they feed the running
+ * averages), so they are checked with y.
+ */
+export const FUSED_LAYERS: FusedLayers = {
+  batchNorm: (x, g, b) => {
+    const r = batchNormTraining(x, g, b, 1e-5);
+    return tf.concat([r.y.flatten(), r.mean, r.variance]);
+  },
+  layerNorm: (x, g, b) => layerNormFused(x, g, b, 1e-6),
+  gelu: geluFused,
+};
+
 /**
  * Fused layers (the native backend's batch-norm, layer-norm and GELU kernels, and their plain
  * formulas elsewhere), over maps down to 1×1 and batches down to 1.
  */
-export function fusedCases(
-  rng: Rng,
-  n: number,
-  fused: {
-    batchNorm: (x: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor;
-    layerNorm: (x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor;
-    gelu: (x: tf.Tensor) => tf.Tensor;
-  },
-): SweepCase[] {
+export function fusedCases(rng: Rng, n: number, fused: FusedLayers = FUSED_LAYERS): SweepCase[] {
   const cases: SweepCase[] = [];
   for (let i = 0; i < 3 * n; i++) {
     const s = [

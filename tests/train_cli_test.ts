@@ -4,8 +4,8 @@
  * flags exit 1 with a message naming the flag.
  */
 import assert from "node:assert/strict";
+import { root, summaryOf, trainCommand as trainCli } from "./train_cli_util.ts";
 
-const root = new URL("..", import.meta.url).pathname;
 const common = [
   "--model=test_resnet",
   "--data=mnist",
@@ -22,19 +22,7 @@ const common = [
 ];
 
 function trainCommand(args: string[]): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}cli/train.ts`, ...common, ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  });
-}
-
-function summaryOf(output: Deno.CommandOutput): Record<string, unknown> {
-  const text = new TextDecoder().decode(output.stdout);
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr).slice(-2000));
-  return JSON.parse(text.slice(text.indexOf("{")));
+  return trainCli(common, args);
 }
 
 Deno.test({

@@ -8,8 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { Rng } from "@efficienttrain/core";
+import { decode, root, summaryOf, trainCommand } from "./train_cli_util.ts";
 
-const root = new URL("..", import.meta.url).pathname;
 const common = [
   "--model=test_resnet",
   "--data=mnist",
@@ -24,22 +24,8 @@ const common = [
   "--log-every=1",
   "--json",
 ];
-const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-
 function train(args: string[], extra: string[] = common): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}cli/train.ts`, ...extra, ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  });
-}
-
-function summaryOf(output: Deno.CommandOutput): Record<string, unknown> {
-  const text = decode(output.stdout);
-  assert.equal(output.code, 0, decode(output.stderr).slice(-2000));
-  return JSON.parse(text.slice(text.indexOf("{")));
+  return trainCommand(extra, args);
 }
 
 async function waitFor(cond: () => Promise<boolean>, what: string): Promise<void> {
