@@ -228,13 +228,7 @@ export async function listBackends(): Promise<BackendAvailability[]> {
   return await Promise.all(order.map(async (name) => {
     const provider = providerOf(name);
     const probe = await provider.probe();
-    return {
-      name,
-      available: probe.available,
-      reason: name === "cpu" || (name === "wasm" && probe.available)
-        ? provider.description
-        : oneLine(probe.reason),
-    };
+    return { name, available: probe.available, reason: oneLine(probe.reason) };
   }));
 }
 

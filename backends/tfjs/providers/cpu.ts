@@ -12,8 +12,8 @@ export const cpuProvider: BackendProvider = {
   name: "cpu",
   tfjsName: "cpu",
   auto: false,
-  description: "plain JavaScript kernels (slow for training)",
-  probe: () => Promise.resolve({ available: true, reason: "plain JavaScript kernels" }),
+  probe: () =>
+    Promise.resolve({ available: true, reason: "plain JavaScript kernels (slow for training)" }),
   register: () => Promise.resolve(),
   // the kernels run on the JS thread
   threads: () => 1,

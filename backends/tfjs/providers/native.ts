@@ -13,7 +13,6 @@ export const nativeProvider: BackendProvider = {
   name: "native",
   tfjsName: "native",
   auto: true,
-  description: "oneDNN and OpenBLAS through Deno FFI",
   probe: () => {
     try {
       const p = probeNative();

@@ -35,8 +35,6 @@ export interface BackendProvider {
   readonly tfjsName: string;
   /** Whether `auto` may choose it (cpu: never; it is the slowest). */
   readonly auto: boolean;
-  /** What `listBackends` says it is. */
-  readonly description: string;
   probe(): Promise<ProviderProbe>;
   /** Register it with tfjs if needed; `selectTfjs` then makes it current. */
   register(): Promise<void>;

@@ -26,7 +26,6 @@ export const wasmProvider: BackendProvider = {
   name: "wasm",
   tfjsName: "wasm",
   auto: true,
-  description: "XNNPACK SIMD kernels, loaded from the npm package",
   probe: () =>
     Promise.resolve(
       typeof WebAssembly === "object"

@@ -61,7 +61,6 @@ export const webgpuProvider: BackendProvider = {
   name: "webgpu",
   tfjsName: "webgpu",
   auto: true,
-  description: "tfjs-webgpu on navigator.gpu",
   probe: probeWebgpu,
   register: () => Promise.resolve(),
   // the host side is one thread; the kernels run on the GPU
