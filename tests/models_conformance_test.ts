@@ -5,6 +5,11 @@
  * parameter as on tfjs-cpu (relative error ≤ 1e-4, seeded input). The native backend runs
  * with its size threshold at 0, so every op of the step goes through oneDNN.
  *
+ * Where float rounding puts a ReLU input on different sides of 0 on two backends the
+ * gradients differ by that element's whole contribution (resnet18_cifar at 28 px: one
+ * element of 25,088 at 1.2e-6 moved `layer3.1.conv2.weight`'s gradient by 10 %): such a
+ * step is repeated on a new input, after the flip is shown (see `checkSide`).
+ *
  * In CI the variants under 150 MFLOPs per image run; `ET_SWEEP=full` adds the larger ones
  * (resnet18_cifar, deit_tiny_*, swin_tiny_*, convnext_atto_patch1_32).
  */
@@ -14,12 +19,14 @@ import { initBackend } from "@efficienttrain/backend-tfjs";
 import { probeNative, setNativeMinElements } from "@efficienttrain/backend-native";
 import { presetSizes } from "@efficienttrain/curricula";
 import { createModel, listModels, modelInfo } from "@efficienttrain/models";
-import { input, trainStep } from "./models_util.ts";
+import { input, reluInputs, reluSignFlips, trainStep } from "./models_util.ts";
 
 const TOLERANCE = 1e-4;
 const CI_MAX_FLOPS = 150e6;
 const full = Deno.env.get("ET_SWEEP") === "full";
 const native = probeNative().available;
+/** `ET_SIDES=28,32` restricts the sides, to reproduce one case. */
+const onlySides = Deno.env.get("ET_SIDES")?.split(",").map(Number);
 
 const variants = listModels().filter((name) => {
   const info = modelInfo(name);
@@ -59,6 +66,49 @@ function worstGradError(
   return worst;
 }
 
+/**
+ * One side on one backend against tfjs-cpu. A mismatch is excused only when it is shown to
+ * be a ReLU mask flip (an input within rounding of 0 lands on different sides on the two
+ * backends): then the step is repeated on a fresh input, at most twice. A kernel bug fails
+ * on every input; a flip is rare (one step of the full sweep hit one) and does not recur on
+ * a new input. `references` keeps tfjs-cpu's steps (the slow part) by input.
+ */
+async function checkSide(
+  model: ReturnType<typeof createModel>,
+  name: string,
+  side: number,
+  backend: "native" | "wasm",
+  references: Map<number, Awaited<ReturnType<typeof stepOn>>>,
+): Promise<string> {
+  const notes: string[] = [];
+  for (let attempt = 0;; attempt++) {
+    const x = input(2, side, 3, side + 1000 * attempt);
+    try {
+      const want = references.get(attempt) ?? await stepOn("cpu", model, x);
+      references.set(attempt, want);
+      const got = await stepOn(backend, model, x);
+      const lossErr = Math.abs(got.loss - want.loss) / Math.max(1e-6, Math.abs(want.loss));
+      const worst = worstGradError(got.grads, want.grads);
+      const line = `${side}px ${backend}: loss ${lossErr.toExponential(1)}, ` +
+        `grads ${worst.error.toExponential(1)} (${worst.name})`;
+      if (lossErr <= TOLERANCE && worst.error <= TOLERANCE) return [...notes, line].join("; ");
+      await initBackend("cpu");
+      const ref = reluInputs(model, x, { seed: 1 });
+      await initBackend(backend);
+      const flips = reluSignFlips(ref, reluInputs(model, x, { seed: 1 }));
+      assert.ok(
+        flips.length > 0 && attempt < 2,
+        `${name} @ ${side} on ${backend}: loss rel err ${lossErr}, ${worst.name} gradient ` +
+          `rel err ${worst.error}` + (flips.length > 0 ? ` (ReLU flips on every input tried)` : ""),
+      );
+      notes.push(`${line}: ReLU mask flip (${flips[0]}), new input`);
+    } finally {
+      await initBackend("cpu");
+      x.dispose();
+    }
+  }
+}
+
 for (const name of variants) {
   Deno.test(`${name}: one training step on native and wasm equals tfjs-cpu at every curriculum side`, async () => {
     await initBackend("cpu");
@@ -67,7 +117,7 @@ for (const name of variants) {
       imageSize: model.inputSize,
       accepts: (s) => model.acceptsInputSize(s),
       modelFamily: name,
-    });
+    }).filter((s) => onlySides === undefined || onlySides.includes(s));
     // Layer scale (1e-6) and zero-initialised last norms make most gradients trivially 0.
     for (const [k, v] of model.params) {
       if (
@@ -83,27 +133,11 @@ for (const name of variants) {
       for (const side of sides) {
         await initBackend("cpu");
         model.setInputSize(side);
-        const x = input(2, side, 3, side);
-        const want = await stepOn("cpu", model, x);
+        const references = new Map();
         for (const backend of native ? ["native", "wasm"] as const : ["wasm"] as const) {
-          const got = await stepOn(backend, model, x);
-          const lossErr = Math.abs(got.loss - want.loss) / Math.max(1e-6, Math.abs(want.loss));
-          const worst = worstGradError(got.grads, want.grads);
-          report.push(
-            `${side}px ${backend}: loss ${lossErr.toExponential(1)}, ` +
-              `grads ${worst.error.toExponential(1)} (${worst.name})`,
-          );
-          assert.ok(
-            lossErr <= TOLERANCE,
-            `${name} @ ${side} on ${backend}: loss rel err ${lossErr}`,
-          );
-          assert.ok(
-            worst.error <= TOLERANCE,
-            `${name} @ ${side} on ${backend}: ${worst.name} gradient rel err ${worst.error}`,
-          );
+          report.push(await checkSide(model, name, side, backend, references));
         }
         await initBackend("cpu");
-        x.dispose();
       }
     } finally {
       console.log(`${name} at ${sides.join(", ")}:\n  ${report.join("\n  ")}`);

@@ -54,3 +54,43 @@ export function badGrads(model: Model, grads: Map<string, tf.Tensor>): string[] 
   }
   return bad;
 }
+
+type RunKernel = (name: string, inputs: Record<string, tf.Tensor>, attrs: unknown) => unknown;
+
+/** Every `Relu` input of one training-mode forward pass on the current backend (host copies). */
+export function reluInputs(
+  model: Model,
+  x: tf.Tensor4D,
+  options: { seed?: number } = {},
+): Float32Array[] {
+  const engine = tf.engine() as unknown as { runKernel: RunKernel };
+  const runKernel = engine.runKernel;
+  const seen: Float32Array[] = [];
+  engine.runKernel = function (this: unknown, name, inputs, attrs) {
+    if (name === "Relu") seen.push(Float32Array.from(inputs.x.dataSync()));
+    return runKernel.call(this, name, inputs, attrs);
+  };
+  try {
+    tf.tidy(() => void model.forward(x, { training: true, seed: options.seed }));
+  } finally {
+    engine.runKernel = runKernel;
+  }
+  return seen;
+}
+
+/**
+ * ReLU inputs whose sign differs between two runs of the same forward pass. A gradient
+ * step's ReLU masks are a step function of these values: where float rounding puts one
+ * element on the other side of 0, two correct backends give gradients that differ by that
+ * element's whole contribution, which no tolerance on rounding covers.
+ */
+export function reluSignFlips(a: readonly Float32Array[], b: readonly Float32Array[]): string[] {
+  const flips: string[] = [];
+  if (a.length !== b.length) return [`${a.length} vs ${b.length} ReLU calls`];
+  a.forEach((va, k) => {
+    for (let i = 0; i < va.length; i++) {
+      if ((va[i] > 0) !== (b[k][i] > 0)) flips.push(`ReLU ${k}[${i}]: ${va[i]} vs ${b[k][i]}`);
+    }
+  });
+  return flips;
+}
