@@ -207,6 +207,14 @@ function convCases(rng: Rng, n: number): SweepCase[] {
         grads: true,
       });
     }
+    // ResNet's stem pool: numeric padding, after a ReLU, so whole windows tie at 0 and the
+    // gradient must go to the first of them, as on tfjs-cpu.
+    cases.push({
+      name: `maxPool relu [${xs}] k3 s${stride} p1`,
+      shapes: [xs],
+      fn: (x) => tf.maxPool(tf.relu(x as tf.Tensor4D), 3, stride, 1),
+      grads: true,
+    });
   }
   return cases;
 }

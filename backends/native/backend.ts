@@ -16,6 +16,7 @@ import { elementwiseKernels } from "./kernels_elementwise.ts";
 import { batchNormKernels, registerBatchNormGradient } from "./batch_norm.ts";
 import { registerReluGradient, reluGradKernel } from "./relu_grad.ts";
 import { layoutKernels } from "./kernels_layout.ts";
+import { maxPoolKernels } from "./max_pool.ts";
 import { layerNormKernels, registerLayerNormGradient } from "./layer_norm.ts";
 import { geluKernels, registerGeluGradient } from "./gelu.ts";
 import { broadcastGradKernel, registerReduceGradients } from "./reduce_grad.ts";
@@ -45,6 +46,7 @@ export function registerNative(priority = 0): void {
     ...layerNormKernels(ctx, name),
     ...geluKernels(ctx, name),
     broadcastGradKernel(ctx, name),
+    ...maxPoolKernels(name),
   ];
   registerLayerNormGradient();
   registerGeluGradient();

@@ -495,3 +495,45 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  {
+    name: "native: MaxPoolGrad sends tied windows' gradient to the first maximum, as tfjs-cpu",
+    ignore,
+  },
+  async () => {
+    await registerNativeBackend();
+    // Integer-valued inputs in a small range tie often, in windows that overlap (k3 s2) and
+    // are clipped by padding; kernel outputs are compared directly, since a gradient taken
+    // through the model cannot tell tied positions of equal value apart.
+    const cases: [[number, number, number, number], number, number, number | "valid" | "same"][] = [
+      [[2, 7, 9, 3], 3, 2, 1],
+      [[1, 6, 6, 4], 2, 2, "valid"],
+      [[3, 5, 5, 2], 3, 1, "same"],
+      [[1, 1, 1, 5], 3, 2, 1],
+    ];
+    for (const [shape, k, s, pad] of cases) {
+      const result = (backend: string): Float32Array[] => {
+        tf.setBackend(backend);
+        return tf.tidy(() => {
+          const v = values(shape.reduce((a, b) => a * b, 1), 5).map((t) => Math.round(t * 2));
+          const x = tf.tensor4d(v, shape);
+          const y = tf.maxPool(x, k, s, pad);
+          const dy = tf.tensor(values(y.size, 6), y.shape);
+          const dx = tf.engine().runKernel("MaxPoolGrad", { dy, input: x, output: y }, {
+            filterSize: k,
+            strides: s,
+            pad,
+          }) as tf.Tensor;
+          return [y.dataSync().slice() as Float32Array, dx.dataSync().slice() as Float32Array];
+        });
+      };
+      const [yc, dxc] = result("cpu");
+      const [yn, dxn] = result(NATIVE_BACKEND_NAME);
+      const what = `maxPool [${shape}] k${k} s${s} ${pad}`;
+      assert.deepEqual([...yn], [...yc], `${what}: values`);
+      assertClose(dxn, dxc, `${what}: gradient`, 1e-6);
+    }
+    await tf.setBackend("cpu");
+  },
+);
