@@ -22,7 +22,8 @@ const USAGE = `usage: deno task data inspect --data <spec> [--json] [--skip-bad-
        [--batches 100] [--step-ms 0] [--size N] [--json]
   loader: training-loader throughput; --step-ms busy-spins that long per batch to stand in
   for a training step, and the report says how long the consumer waited for data
-spec: mnist | mnist:<dir> | fashion-mnist:<dir> | cifar10:<path> | cifar100:<path> | folder:<path> | <path>`;
+spec: mnist | mnist:<dir> | fashion-mnist:<dir> | cifar10:<path> | cifar100:<path> |
+      imagenette:<path> | folder:<path> | <path>`;
 
 async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

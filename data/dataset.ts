@@ -1,7 +1,7 @@
 /**
  * One entry point for every source: `loadDataset(spec)` with `spec` one of `mnist`,
  * `mnist:<dir>`, `fashion-mnist:<dir>`, `cifar10:<path>`, `cifar100:<path>`,
- * `folder:<path>` or a plain path whose kind is detected from its contents. Image-folder
+ * `imagenette:<path>`, `folder:<path>` or a plain path whose kind is detected from its contents. Image-folder
  * sources go through the decoded cache.
  *
  * @module
@@ -60,12 +60,35 @@ export interface DatasetLoadResult extends LoadedDataset {
 
 /** The parsed form of a dataset spec. */
 export interface DatasetSpec {
-  readonly kind: "mnist" | "fashion-mnist" | "cifar10" | "cifar100" | "folder" | "auto";
+  readonly kind: (typeof KINDS)[number] | "auto";
   /** Empty for the embedded MNIST. */
   readonly path: string;
 }
 
-const KINDS = ["mnist", "fashion-mnist", "cifar10", "cifar100", "folder"] as const;
+const KINDS = ["mnist", "fashion-mnist", "cifar10", "cifar100", "imagenette", "folder"] as const;
+
+/**
+ * Imagenette's ten ImageNet classes: folder name (WordNet id) to the class's name, in the
+ * sorted order that gives the labels.
+ *
+ * @example
+ * ```ts
+ * import { IMAGENETTE_CLASSES } from "@efficienttrain/data";
+ * console.assert(IMAGENETTE_CLASSES.n01440764 === "tench");
+ * ```
+ */
+export const IMAGENETTE_CLASSES: Readonly<Record<string, string>> = {
+  n01440764: "tench",
+  n02102040: "English springer",
+  n02979186: "cassette player",
+  n03000684: "chain saw",
+  n03028079: "church",
+  n03394916: "French horn",
+  n03417042: "garbage truck",
+  n03425413: "gas pump",
+  n03445777: "golf ball",
+  n03888257: "parachute",
+};
 
 /**
  * Parse `kind:path`, `mnist` or a plain path. An unknown `kind:` is an
@@ -252,6 +275,19 @@ export async function loadDataset(
       throw new DatasetError({
         path,
         reason: `${kind} needs ${want} class folders, found ${ds.info.classes.length}`,
+      });
+    }
+    return ds;
+  }
+  if (kind === "imagenette") {
+    const ds = await loadFolderCached(path, kind, options);
+    const want = Object.keys(IMAGENETTE_CLASSES);
+    const found = ds.info.classes;
+    if (found.length !== want.length || found.some((c) => !(c in IMAGENETTE_CLASSES))) {
+      throw new DatasetError({
+        path,
+        reason: `imagenette needs the ${want.length} class folders ${want.join(", ")}; ` +
+          `found ${found.length}: ${found.slice(0, 12).join(", ")}`,
       });
     }
     return ds;

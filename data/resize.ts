@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type ImageSet, imageSet } from "./types.ts";
 
 /** Resampling filters (PIL's BILINEAR, BICUBIC with a = −0.5, NEAREST). */
 export type Interpolation = "bilinear" | "bicubic" | "nearest";
@@ -193,4 +194,76 @@ export function resizeShorterCenterCrop(
     box: { top, left, height: side, width: side },
     interpolation: options.interpolation ?? "bicubic",
   });
+}
+
+/** Python's `round`, which torchvision's `CenterCrop` uses for its offsets. */
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  return v - f !== 0.5 ? Math.round(v) : f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * timm's eval transform: resize the shorter side to `floor(size / cropPct)` (the longer side
+ * in proportion, truncated as torchvision does), then take the centred `size × size` crop
+ * (offsets rounded half to even, as `CenterCrop`'s Python `round`). `cropPct` 0.875 is timm's default.
+ *
+ * @example
+ * ```ts
+ * import { evalCrop } from "@efficienttrain/data";
+ * const out = evalCrop(new Uint8Array(224 * 224 * 3), { height: 224, width: 224, channels: 3 }, 128);
+ * console.assert(out.length === 128 * 128 * 3);
+ * ```
+ */
+export function evalCrop(
+  src: Uint8Array,
+  shape: HWC,
+  size: number,
+  options: { cropPct?: number; interpolation?: Interpolation } = {},
+): Uint8Array {
+  const cropPct = options.cropPct ?? 0.875;
+  if (!(cropPct > 0 && cropPct <= 1)) {
+    throw new RangeError(`evalCrop: cropPct must be in (0, 1], got ${cropPct}`);
+  }
+  const { height: h, width: w, channels } = shape;
+  const scale = Math.floor(size / cropPct);
+  const short = Math.min(h, w);
+  const outHeight = h === short ? scale : Math.floor((scale * h) / short);
+  const outWidth = w === short ? scale : Math.floor((scale * w) / short);
+  const resized = resizeImage(src, shape, {
+    outHeight,
+    outWidth,
+    interpolation: options.interpolation ?? "bicubic",
+  });
+  const top = roundHalfEven((outHeight - size) / 2), left = roundHalfEven((outWidth - size) / 2);
+  return resizeImage(resized, { height: outHeight, width: outWidth, channels }, {
+    outHeight: size,
+    outWidth: size,
+    box: { top, left, height: size, width: size },
+  });
+}
+
+/**
+ * {@link evalCrop} over a whole split: the test images a run at `size` evaluates on, made
+ * once when the stored images are larger than the run's size.
+ *
+ * @example
+ * ```ts
+ * import { evalCropSet, imageSet } from "@efficienttrain/data";
+ * const s = imageSet(new Uint8Array(2 * 16 * 16 * 3), new Int32Array([0, 1]), { height: 16, width: 16, channels: 3 });
+ * console.assert(evalCropSet(s, 8).height === 8);
+ * ```
+ */
+export function evalCropSet(
+  set: ImageSet,
+  size: number,
+  options: { cropPct?: number; interpolation?: Interpolation } = {},
+): ImageSet {
+  const shape = { height: set.height, width: set.width, channels: set.channels };
+  const pixels = set.height * set.width * set.channels, outPixels = size * size * set.channels;
+  const out = new Uint8Array(set.count * outPixels);
+  for (let i = 0; i < set.count; i++) {
+    const image = set.images.subarray(i * pixels, (i + 1) * pixels);
+    out.set(evalCrop(image, shape, size, options), i * outPixels);
+  }
+  return imageSet(out, set.labels, { height: size, width: size, channels: set.channels });
 }

@@ -25,7 +25,7 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     flag: "data",
     key: "data",
     kind: "string",
-    help: "mnist | cifar10:<path> | folder:<path> | <path>",
+    help: "mnist | cifar10:<path> | imagenette:<path> | folder:<path> | <path>",
   },
   {
     flag: "curriculum",
@@ -40,6 +40,13 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     help: "curriculum | floor | exact (stage ends at fractional epochs)",
   },
   { flag: "epochs", key: "epochs", kind: "number", help: "epochs (ET++: 224²-equivalent epochs)" },
+  {
+    flag: "image-size",
+    key: "imageSize",
+    kind: "integer",
+    help: "final training side (0 = the images' side)",
+  },
+  { flag: "crop-pct", key: "cropPct", kind: "number", help: "eval centre-crop fraction (timm)" },
   { flag: "batch-size", key: "batchSize", kind: "integer", help: "micro-batch size" },
   {
     flag: "accumulate",

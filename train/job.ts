@@ -18,6 +18,7 @@ import {
 import {
   Dataset,
   defaultAugment,
+  evalCropSet,
   Loader,
   mixupCutmix,
   normalizeBatch,
@@ -111,16 +112,29 @@ export function trainJob(
     const trainSet = settings.limitTrain > 0
       ? sampleSubset(dataset.train, settings.limitTrain, { seed: settings.seed })
       : dataset.train;
-    const testSet = settings.limitTest > 0
+    const [stored, , C] = dataset.info.imageShape;
+    // The run's final side: training crops to it (RandomResizedCrop on large images), and
+    // the test images get timm's eval transform to it once, here.
+    const H = settings.imageSize > 0 ? settings.imageSize : stored;
+    const sampledTest = settings.limitTest > 0
       ? sampleSubset(dataset.test, settings.limitTest, { seed: 0 })
       : dataset.test;
-    const [H, , C] = dataset.info.imageShape;
+    const testSet = H === stored
+      ? sampledTest
+      : evalCropSet(sampledTest, H, { cropPct: settings.cropPct });
     const numClasses = dataset.info.classes.length;
     reporter.info(
       `data: ${dataset.info.name} ${trainSet.count} train / ${testSet.count} test, ${H}×${H}×${C}, ` +
         `${numClasses} classes${dataset.fromCache ? " (decoded cache)" : ""}` +
         (dataset.skipped > 0 ? `, ${dataset.skipped} unreadable images skipped` : ""),
     );
+    if (H !== stored) {
+      reporter.info(
+        `image size ${H}: train ${
+          stored > 64 ? "RandomResizedCrop" : "random crop"
+        } ${stored}→${H}, test resize to ${Math.floor(H / settings.cropPct)} + centre crop ${H}`,
+      );
+    }
 
     if (trainSet.count < settings.batchSize) {
       return yield* Effect.fail(
@@ -179,6 +193,7 @@ export function trainJob(
       augment: defaultAugment(trainSet, {
         magnitude: resolved.stages[0].magnitude,
         mean: dataset.info.mean,
+        size: H,
       }),
     });
 

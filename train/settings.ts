@@ -16,6 +16,8 @@ const TrainSettingsSchema = Schema.Struct({
   curriculum: Schema.String,
   boundaries: Schema.Literals(["curriculum", "floor", "exact"]),
   epochs: Schema.Finite.check(Schema.isGreaterThan(0)),
+  imageSize: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  cropPct: Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1)),
   batchSize: PositiveInt,
   accumulate: PositiveInt,
   lr: Schema.Finite.check(Schema.isGreaterThan(0)),
@@ -56,6 +58,14 @@ export interface TrainSettings {
    */
   readonly boundaries: "curriculum" | "floor" | "exact";
   readonly epochs: number;
+  /**
+   * Final training side; 0 trains at the stored images' side. Smaller than the stored side,
+   * training crops with RandomResizedCrop to it and the test images get timm's eval
+   * transform (resize to `imageSize / cropPct`, centre crop).
+   */
+  readonly imageSize: number;
+  /** timm's `crop_pct` of that eval transform. */
+  readonly cropPct: number;
   readonly batchSize: number;
   /** Micro-batches per optimizer step (effective batch = batchSize × accumulate). */
   readonly accumulate: number;
@@ -105,6 +115,8 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   curriculum: "efficienttrain",
   boundaries: "curriculum",
   epochs: 4,
+  imageSize: 0,
+  cropPct: 0.875,
   batchSize: 128,
   accumulate: 1,
   lr: 4e-3,
