@@ -20,4 +20,4 @@ swin() {
 (cnx efficienttrain; swin baseline; cnx efficienttrain-resize; swin efficienttrain++
   cnx ffcv-progressive) &
 wait
-deno run -A bench/cifar10_headline.ts
+deno run -A bench/headline.ts bench/results/cifar10

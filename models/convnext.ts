@@ -221,6 +221,7 @@ export const CONVNEXT_CONFIGS: {
   readonly convnext_tiny: ConvNeXtConfig;
   readonly convnext_small: ConvNeXtConfig;
   readonly convnext_base: ConvNeXtConfig;
+  readonly convnext_atto: ConvNeXtConfig;
   readonly convnext_atto_patch2_32: ConvNeXtConfig;
   readonly convnext_atto_patch1_32: ConvNeXtConfig;
   readonly convnext_micro_patch2_32: ConvNeXtConfig;
@@ -229,6 +230,7 @@ export const CONVNEXT_CONFIGS: {
   convnext_tiny: { depths: [3, 3, 9, 3], dims: [96, 192, 384, 768], patch: 4, defaultSize: 224 },
   convnext_small: { depths: [3, 3, 27, 3], dims: [96, 192, 384, 768], patch: 4, defaultSize: 224 },
   convnext_base: { depths: [3, 3, 27, 3], dims: [128, 256, 512, 1024], patch: 4, defaultSize: 224 },
+  convnext_atto: { depths: [2, 2, 6, 2], dims: [40, 80, 160, 320], patch: 4, defaultSize: 224 },
   convnext_atto_patch2_32: {
     depths: [2, 2, 6, 2],
     dims: [40, 80, 160, 320],

@@ -12,6 +12,12 @@
  * - `deit_tiny_patch4_32`, `deit_tiny_patch2_32`: DeiT-Tiny with 4×4 or 2×2 patches.
  * - `swin_tiny_patch2_window4_32`: Swin-T with 2×2 patches, window = side/8 (4 at 32).
  *
+ * Imagenette at 128 px (the 224-px models run there too, through `setInputSize`):
+ * - `resnet18_half`: ResNet-18 at half width (32–256 channels), ImageNet stem.
+ * - `convnext_atto`: timm's ConvNeXt-Atto (40–320, 2/2/6/2, 4×4 patchify stem).
+ * - `swin_micro_patch4_window4_128`: the CIFAR Swin-micro's widths and depths (48–384,
+ *   1/1/3/1) with 4×4 patches and window = side/32 (4 at 128, 3 at 96, 2 at 64).
+ *
  * @module
  */
 import {
@@ -81,6 +87,7 @@ function build(): Record<ModelName, ModelEntry> {
     resnet18: resnetEntry(r.resnet18, 224),
     resnet34: resnetEntry(r.resnet34, 224),
     resnet50: resnetEntry(r.resnet50, 224),
+    resnet18_half: resnetEntry(r.resnet18_half, 128),
     resnet18_cifar: resnetEntry(r.resnet18_cifar, 32),
     resnet8_cifar: resnetEntry(r.resnet8_cifar, 32),
     resnet20_cifar: resnetEntry(r.resnet20_cifar, 32),

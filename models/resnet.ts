@@ -267,6 +267,7 @@ export const RESNET_CONFIGS: {
   readonly resnet18: ResNetConfig;
   readonly resnet34: ResNetConfig;
   readonly resnet50: ResNetConfig;
+  readonly resnet18_half: ResNetConfig;
   readonly resnet18_cifar: ResNetConfig;
   readonly resnet8_cifar: ResNetConfig;
   readonly resnet20_cifar: ResNetConfig;
@@ -292,6 +293,13 @@ export const RESNET_CONFIGS: {
     widths: [64, 128, 256, 512],
     stem: "imagenet",
     stemWidth: 64,
+  },
+  resnet18_half: {
+    block: "basic",
+    layers: [2, 2, 2, 2],
+    widths: [32, 64, 128, 256],
+    stem: "imagenet",
+    stemWidth: 32,
   },
   resnet18_cifar: {
     block: "basic",

@@ -441,6 +441,7 @@ export const SWIN_CONFIGS: {
   readonly swin_base_patch4_window7_224: SwinConfig;
   readonly swin_tiny_patch2_window4_32: SwinConfig;
   readonly swin_micro_patch2_window4_32: SwinConfig;
+  readonly swin_micro_patch4_window4_128: SwinConfig;
   readonly test_swin: SwinConfig;
 } = {
   swin_tiny_patch4_window7_224: {
@@ -486,6 +487,15 @@ export const SWIN_CONFIGS: {
     depths: [1, 1, 3, 1],
     heads: [2, 4, 8, 16],
     defaultSize: 32,
+    window: 4,
+  },
+  swin_micro_patch4_window4_128: {
+    ...T,
+    patch: 4,
+    dim: 48,
+    depths: [1, 1, 3, 1],
+    heads: [2, 4, 8, 16],
+    defaultSize: 128,
     window: 4,
   },
   test_swin: {

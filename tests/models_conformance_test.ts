@@ -11,7 +11,8 @@
  * step is repeated on a new input, after the flip is shown (see `checkSide`).
  *
  * In CI the variants under 150 MFLOPs per image run; `ET_SWEEP=full` adds the larger ones
- * (resnet18_cifar, deit_tiny_*, swin_tiny_*, convnext_atto_patch1_32).
+ * (resnet18_cifar, deit_tiny_*, swin_tiny_*, convnext_atto_patch1_32) and the Imagenette
+ * benchmark's four models at the sides their curricula reach from 128 px.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
@@ -28,11 +29,25 @@ const native = probeNative().available;
 /** `ET_SIDES=28,32` restricts the sides, to reproduce one case. */
 const onlySides = Deno.env.get("ET_SIDES")?.split(",").map(Number);
 
-const variants = listModels().filter((name) => {
-  const info = modelInfo(name);
-  if (info.defaultSize > 64) return false;
-  return full || name.startsWith("test_") || info.flops <= CI_MAX_FLOPS;
-});
+/** The Imagenette benchmark's models and the full side they train at there. */
+const IMAGENETTE_RUNS: Readonly<Record<string, number>> = {
+  resnet18_half: 128,
+  convnext_atto: 128,
+  deit_tiny_patch16_224: 128,
+  swin_micro_patch4_window4_128: 128,
+};
+/** `ET_MODELS=a,b` restricts the variants, to reproduce one. */
+const onlyModels = Deno.env.get("ET_MODELS")?.split(",");
+
+const variants: { name: string; fullSide: number }[] = [
+  ...listModels().filter((name) => {
+    const info = modelInfo(name);
+    if (info.defaultSize > 64) return false;
+    return full || name.startsWith("test_") || info.flops <= CI_MAX_FLOPS;
+  }).map((name) => ({ name, fullSide: modelInfo(name).defaultSize })),
+  // tfjs-cpu takes seconds per step at 128 px: these run with ET_SWEEP=full only
+  ...(full ? Object.entries(IMAGENETTE_RUNS).map(([name, fullSide]) => ({ name, fullSide })) : []),
+].filter((v) => onlyModels === undefined || onlyModels.includes(v.name));
 
 /** One step's loss and gradients (host copies) on `backend`. */
 async function stepOn(
@@ -109,12 +124,12 @@ async function checkSide(
   }
 }
 
-for (const name of variants) {
-  Deno.test(`${name}: one training step on native and wasm equals tfjs-cpu at every curriculum side`, async () => {
+for (const { name, fullSide } of variants) {
+  Deno.test(`${name} @ ${fullSide}: one training step on native and wasm equals tfjs-cpu at every curriculum side`, async () => {
     await initBackend("cpu");
-    const model = createModel(name, { seed: 7, numClasses: 10 });
+    const model = createModel(name, { seed: 7, numClasses: 10, imgSize: fullSide });
     const sides = presetSizes({
-      imageSize: model.inputSize,
+      imageSize: fullSide,
       accepts: (s) => model.acceptsInputSize(s),
       modelFamily: name,
     }).filter((s) => onlySides === undefined || onlySides.includes(s));

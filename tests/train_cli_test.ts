@@ -73,3 +73,18 @@ Deno.test("train CLI: a bad flag value exits 1 naming the flag", async () => {
   assert.equal(output.code, 1);
   assert.match(new TextDecoder().decode(output.stderr), /--batch-size/);
 });
+
+Deno.test("train CLI: --max-hours refuses a run predicted to take longer, before writing anything", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const output = await trainCommand([`--out=${out}`, "--max-hours=0.00001"]).output();
+    assert.equal(output.code, 1);
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.match(stderr, /invalid --max-hours = 0\.00001: this run is predicted to take \d/);
+    // with --json the progress lines go to stderr, stdout is kept for the summary
+    assert.match(stderr, /budget: predicted .* \(training /);
+    assert.deepEqual([...Deno.readDirSync(out)], [], "no run directory");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});

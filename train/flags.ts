@@ -98,6 +98,12 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     kind: "integer",
     help: "use the first N test images (0 = all)",
   },
+  {
+    flag: "max-hours",
+    key: "maxHours",
+    kind: "number",
+    help: "refuse a run predicted to take longer (0 = no limit)",
+  },
   { flag: "eval-batch-size", key: "evalBatchSize", kind: "integer", help: "evaluation batch size" },
   {
     flag: "checkpoint-minutes",

@@ -11,8 +11,10 @@ import {
   Backend,
   InvalidArgumentError,
   predictedSpeedup,
+  predictWallTime,
   type ResolvedCurriculum,
   type Rng,
+  secondsPerImage,
   writeTextFileAtomic,
 } from "@efficienttrain/core";
 import {
@@ -220,6 +222,27 @@ export function trainJob(
         `${speedup.toFixed(2)}× from the fastest of 5 interleaved steps per size ` +
         `(${atMedian.toFixed(2)}× from the median ones)`,
     );
+    const budget = predictBudget(resolved, profile, {
+      imagesPerEpoch: loader.imagesPerEpoch,
+      testImages: testSet.count,
+      imageSize: H,
+    });
+    reporter.info(
+      `budget: predicted ${formatHours(budget.totalSeconds)} (training ` +
+        `${formatHours(budget.trainSeconds)} from the step profile, evaluation ~` +
+        `${formatHours(budget.evalSeconds)} for ${budget.evaluations} passes over ` +
+        `${testSet.count} images)`,
+    );
+    if (settings.maxHours > 0 && budget.totalSeconds > settings.maxHours * 3600) {
+      return yield* Effect.fail(
+        new InvalidArgumentError({
+          argument: "--max-hours",
+          value: String(settings.maxHours),
+          reason: `this run is predicted to take ${formatHours(budget.totalSeconds)}; raise ` +
+            `--max-hours, or lower --epochs or --image-size`,
+        }),
+      );
+    }
 
     const runDir = options.resume ??
       `${settings.out}/${options.runName ?? defaultRunName(settings)}`;
@@ -416,4 +439,47 @@ function countParams(model: { params: ReadonlyMap<string, tf.Variable> }): numbe
   let n = 0;
   for (const v of model.params.values()) n += v.size;
   return n;
+}
+
+/** A run's predicted wall time, before it starts. */
+export interface BudgetPrediction {
+  readonly trainSeconds: number;
+  readonly evalSeconds: number;
+  readonly totalSeconds: number;
+  /** Full-size evaluations the run will do (one per epoch, rounded up). */
+  readonly evaluations: number;
+}
+
+/**
+ * Predict a run's wall time: training from the measured step-time profile (the cost model's
+ * `predictWallTime`), evaluation as one pass over the test images per epoch at the final side,
+ * a forward pass costing a third of a training step per image (forward plus a backward of
+ * twice its cost).
+ *
+ * @example
+ * ```ts
+ * import { resolveCurriculum } from "@efficienttrain/core";
+ * import { presets } from "@efficienttrain/curricula";
+ * import { predictBudget } from "@efficienttrain/train";
+ * const resolved = resolveCurriculum(presets.baseline, { epochs: 2, imageSize: 32 });
+ * const b = predictBudget(resolved, { 32: 0.01 }, { imagesPerEpoch: 100, testImages: 30, imageSize: 32 });
+ * console.assert(Math.abs(b.trainSeconds - 2) < 1e-9 && b.evaluations === 2);
+ * ```
+ */
+export function predictBudget(
+  resolved: ResolvedCurriculum,
+  profile: Readonly<Record<number, number>>,
+  options: { imagesPerEpoch: number; testImages: number; imageSize: number },
+): BudgetPrediction {
+  const trainSeconds = predictWallTime(resolved, profile, options).seconds;
+  const evaluations = Math.ceil(resolved.totalEpochs - 1e-9);
+  const evalSeconds = evaluations * options.testImages *
+    secondsPerImage(profile, options.imageSize) / 3;
+  return { trainSeconds, evalSeconds, totalSeconds: trainSeconds + evalSeconds, evaluations };
+}
+
+function formatHours(seconds: number): string {
+  if (seconds < 90) return `${seconds.toFixed(0)} s`;
+  if (seconds < 5400) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(2)} h`;
 }

@@ -39,6 +39,7 @@ const TrainSettingsSchema = Schema.Struct({
   workers: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   limitTrain: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   limitTest: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  maxHours: Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)),
   evalBatchSize: PositiveInt,
   checkpointMinutes: NonNegative,
   checkpointSteps: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
@@ -91,6 +92,11 @@ export interface TrainSettings {
   readonly limitTrain: number;
   /** Use only the first N test images (0 = all). */
   readonly limitTest: number;
+  /**
+   * Refuse to start when the predicted wall time (training from the measured step-time
+   * profile plus evaluation) exceeds this many hours; 0 never refuses.
+   */
+  readonly maxHours: number;
   readonly evalBatchSize: number;
   readonly checkpointMinutes: number;
   /** Also checkpoint every N steps (0 = only per epoch / per minutes). */
@@ -138,6 +144,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   workers: 1,
   limitTrain: 0,
   limitTest: 0,
+  maxHours: 0,
   evalBatchSize: 500,
   checkpointMinutes: 5,
   checkpointSteps: 0,

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The benchmark of record in the paper's regime: Imagenette (224-px JPEGs, trained at 128 px),
+# one small model per family, baseline against EfficientTrain, EfficientTrain++ (at half the
+# baseline's compute) and EfficientTrain with a resize instead of the crop, identical recipe
+# and seeds per family.
+#
+# Paired: two queues start together, one core each (OMP_NUM_THREADS=1), and the baseline
+# starts with its EfficientTrain run:
+#   core 1: baseline, then efficienttrain-resize
+#   core 2: efficienttrain, then efficienttrain++
+# so every run has exactly one training run beside it. Nothing else may run on the machine
+# meanwhile (no tests, no builds).
+#
+# Resumable: a finished run (its summary.json) is never redone; an unfinished one whose
+# checkpoint is still on disk continues with --resume; one whose checkpoint is gone (a new
+# clone: checkpoints are not committed) starts again. Commit each finished run as it lands.
+#
+# Usage: bench/imagenette_compare.sh [family ...]
+#   families: resnet convnext deit swin resnet-seed1 (default: all, in that order)
+#   env: DATA, OUT, EPOCHS (20), SIZE (128), ETPP_FRACTION (1/2), MAX_HOURS (4)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${DATA:-imagenette:../shared/data/imagenette2-224.tar.gz}
+OUT=${OUT:-bench/results/imagenette}
+EPOCHS=${EPOCHS:-20}
+SIZE=${SIZE:-128}
+MAX_HOURS=${MAX_HOURS:-4}
+export OMP_NUM_THREADS=1
+# EfficientTrain++'s budget is in 224²-equivalent epochs: half the baseline's compute, the
+# paper's "lower budget" setting (it matches the baselines at 2.0–2.9× less compute there).
+ETPP_FRACTION=${ETPP_FRACTION:-1/2}
+ETPP=$(python3 -c "print(round($EPOCHS * $ETPP_FRACTION, 3))")
+
+# One recipe for every run of a family; only the model and the learning rate differ between
+# families (transformers from scratch on 9.5k images need the lower one).
+recipe() {
+  case $1 in
+    resnet) echo "resnet18_half --lr 2e-3" ;;
+    convnext) echo "convnext_atto --lr 2e-3" ;;
+    deit) echo "deit_tiny_patch16_224 --lr 1e-3" ;;
+    swin) echo "swin_micro_patch4_window4_128 --lr 1e-3" ;;
+    *) echo "unknown family $1" >&2; exit 2 ;;
+  esac
+}
+
+# run <family> <seed> <curriculum>
+run() {
+  local family=$1 seed=$2 curriculum=$3
+  # shellcheck disable=SC2046
+  set -- $(recipe "$family")
+  local model=$1
+  shift
+  mkdir -p "$OUT/$family"
+  deno run -A cli/compare.ts --models "$model" --curricula "$curriculum" --seeds "$seed" \
+    --data "$DATA" --image-size "$SIZE" --epochs "$EPOCHS" \
+    --epochs-by-curriculum "efficienttrain++=$ETPP" \
+    --batch-size 64 --warmup-epochs 1 --weight-decay 0.05 --label-smoothing 0.1 \
+    --workers 1 --max-hours "$MAX_HOURS" --compare-out "$OUT/$family" "$@" \
+    >>"$OUT/$family/$model-$curriculum-s$seed.log" 2>&1
+  echo "$(date -u +%FT%TZ) finished $family $curriculum seed $seed"
+}
+
+# pair <family> <seed> <queue 1 curricula> <queue 2 curricula>
+pair() {
+  local family=$1 seed=$2
+  (for c in $3; do run "$family" "$seed" "$c"; done) &
+  local first=$!
+  (for c in $4; do run "$family" "$seed" "$c"; done) &
+  local second=$!
+  local status=0
+  wait "$first" || status=1
+  wait "$second" || status=1
+  deno run -A cli/compare.ts --table-only --compare-out "$OUT/$family" >/dev/null
+  return $status
+}
+
+families=("$@")
+[ ${#families[@]} -gt 0 ] || families=(resnet convnext deit swin resnet-seed1)
+for f in "${families[@]}"; do
+  echo "$(date -u +%FT%TZ) == $f"
+  case $f in
+    resnet-seed1) pair resnet 1 baseline efficienttrain ;;
+    *) pair "$f" 0 "baseline efficienttrain-resize" "efficienttrain efficienttrain++" ;;
+  esac
+done
+deno run -A bench/headline.ts "$OUT" >/dev/null
+echo "headline: $OUT/headline.md and $OUT/headline.json"
