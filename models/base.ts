@@ -12,7 +12,13 @@ import {
   type ParamResample,
   Rng,
 } from "@efficienttrain/core";
-import { type BatchNormState, materialize, type ParamLayout, type ParamSpec } from "./layers.ts";
+import {
+  type BatchNormState,
+  materialize,
+  type ParamLayout,
+  type ParamSpec,
+  type SpecList,
+} from "./layers.ts";
 
 /** Options every family's constructor accepts. */
 export interface CreateModelOptions {
@@ -42,6 +48,30 @@ export interface ResolvedOptions {
   readonly imgSize: number;
   readonly dropPathRate: number;
   readonly seed: number;
+}
+
+/** The model families of the registry. */
+export type FamilyName = "resnet" | "convnext" | "vit" | "swin";
+
+/** What every variant configuration carries: the side it is built for by default. */
+export interface VariantConfig {
+  readonly defaultSize: number;
+}
+
+/**
+ * A model family as the registry sees it: its variants (timm-style names to configurations)
+ * and the functions that answer parameter count, FLOPs and legal sizes from a configuration
+ * without allocating, and build a model. Each family file exports one; adding a family is a
+ * new file with one of these and one entry in the registry's `FAMILIES`.
+ */
+export interface ModelFamily<C extends VariantConfig = VariantConfig> {
+  readonly name: FamilyName;
+  readonly configs: Readonly<Record<string, C>>;
+  inputRule(cfg: C): InputRule;
+  specs(cfg: C, options: { numClasses: number; inChans: number; imgSize: number }): SpecList;
+  /** Forward FLOPs (2 × multiply-adds) of one image at `size`. */
+  flops(cfg: C, size: number, options: { numClasses: number; inChans: number }): number;
+  create(name: string, cfg: C, options: CreateModelOptions): Model;
 }
 
 /** Legal input sides: every multiple of `step` that is ≥ `min`. */

@@ -13,6 +13,7 @@ import type { Model, Rng } from "@efficienttrain/core";
 import {
   type CreateModelOptions,
   type InputRule,
+  type ModelFamily,
   type ResolvedOptions,
   SpecModel,
 } from "./base.ts";
@@ -279,3 +280,22 @@ export function createConvNeXt(
     layerScaleInit: options.layerScaleInit ?? 1e-6,
   });
 }
+
+/**
+ * The ConvNeXt family for the registry: its variants and the functions behind
+ * `modelInfo` and `createModel`.
+ *
+ * @example
+ * ```ts
+ * import { convnextFamily } from "@efficienttrain/models";
+ * console.assert(Object.keys(convnextFamily.configs).length > 0 && convnextFamily.name === "convnext");
+ * ```
+ */
+export const convnextFamily: ModelFamily<ConvNeXtConfig> = {
+  name: "convnext",
+  configs: CONVNEXT_CONFIGS,
+  inputRule: convnextInputRule,
+  specs: convnextSpecs,
+  flops: convnextFlops,
+  create: createConvNeXt,
+};

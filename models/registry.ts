@@ -26,39 +26,28 @@ import {
   taggedError,
   type TaggedErrorClass,
 } from "@efficienttrain/core";
-import { acceptsSize, type CreateModelOptions, type InputRule } from "./base.ts";
 import {
-  CONVNEXT_CONFIGS,
-  type ConvNeXtConfig,
-  convnextFlops,
-  convnextInputRule,
-  convnextSpecs,
-  createConvNeXt,
-} from "./convnext.ts";
-import {
-  createResNet,
-  RESNET_CONFIGS,
-  type ResNetConfig,
-  resnetFlops,
-  resnetInputRule,
-  resnetSpecs,
-} from "./resnet.ts";
-import {
-  createSwin,
-  SWIN_CONFIGS,
-  type SwinConfig,
-  swinFlops,
-  swinInputRule,
-  swinSpecs,
-} from "./swin.ts";
-import { createViT, VIT_CONFIGS, type ViTConfig, vitFlops, vitInputRule, vitSpecs } from "./vit.ts";
+  acceptsSize,
+  type CreateModelOptions,
+  type FamilyName,
+  type InputRule,
+  type ModelFamily,
+  type VariantConfig,
+} from "./base.ts";
+import { CONVNEXT_CONFIGS, convnextFamily } from "./convnext.ts";
+import { RESNET_CONFIGS, resnetFamily } from "./resnet.ts";
+import { SWIN_CONFIGS, swinFamily } from "./swin.ts";
+import { VIT_CONFIGS, vitFamily } from "./vit.ts";
 
-/** A registry entry: the family, its configuration and the variant's defaults. */
-export type ModelEntry =
-  | { readonly family: "resnet"; readonly cfg: ResNetConfig; readonly defaults: Defaults }
-  | { readonly family: "convnext"; readonly cfg: ConvNeXtConfig; readonly defaults: Defaults }
-  | { readonly family: "vit"; readonly cfg: ViTConfig; readonly defaults: Defaults }
-  | { readonly family: "swin"; readonly cfg: SwinConfig; readonly defaults: Defaults };
+/** The families the registry is built from, in listing order. A new family goes here. */
+const FAMILIES: readonly ModelFamily[] = [resnetFamily, convnextFamily, vitFamily, swinFamily];
+
+/** A registry entry: the variant's family, its configuration and its defaults. */
+export interface ModelEntry {
+  readonly family: ModelFamily;
+  readonly cfg: VariantConfig;
+  readonly defaults: Defaults;
+}
 
 /** Per-variant defaults. */
 export interface Defaults {
@@ -73,34 +62,14 @@ export type ModelName =
   | keyof typeof VIT_CONFIGS
   | keyof typeof SWIN_CONFIGS;
 
-function defaults(imgSize: number): Defaults {
-  return { imgSize, numClasses: imgSize >= 224 ? 1000 : 10 };
-}
-
-function resnetEntry(cfg: ResNetConfig, imgSize: number): ModelEntry {
-  return { family: "resnet", cfg, defaults: defaults(imgSize) };
-}
-
 function build(): Record<ModelName, ModelEntry> {
-  const r = RESNET_CONFIGS, c = CONVNEXT_CONFIGS, v = VIT_CONFIGS, s = SWIN_CONFIGS;
-  const out: Partial<Record<ModelName, ModelEntry>> = {
-    resnet18: resnetEntry(r.resnet18, 224),
-    resnet34: resnetEntry(r.resnet34, 224),
-    resnet50: resnetEntry(r.resnet50, 224),
-    resnet18_half: resnetEntry(r.resnet18_half, 128),
-    resnet18_cifar: resnetEntry(r.resnet18_cifar, 32),
-    resnet8_cifar: resnetEntry(r.resnet8_cifar, 32),
-    resnet20_cifar: resnetEntry(r.resnet20_cifar, 32),
-    test_resnet: resnetEntry(r.test_resnet, 8),
-  };
-  for (const [k, cfg] of Object.entries(c)) {
-    out[k as ModelName] = { family: "convnext", cfg, defaults: defaults(cfg.defaultSize) };
-  }
-  for (const [k, cfg] of Object.entries(v)) {
-    out[k as ModelName] = { family: "vit", cfg, defaults: defaults(cfg.defaultSize) };
-  }
-  for (const [k, cfg] of Object.entries(s)) {
-    out[k as ModelName] = { family: "swin", cfg, defaults: defaults(cfg.defaultSize) };
+  const out: Record<string, ModelEntry> = {};
+  for (const family of FAMILIES) {
+    for (const [name, cfg] of Object.entries(family.configs)) {
+      if (name in out) throw new Error(`model registry: ${name} is defined twice`);
+      const numClasses = cfg.defaultSize >= 224 ? 1000 : 10;
+      out[name] = { family, cfg, defaults: { imgSize: cfg.defaultSize, numClasses } };
+    }
   }
   return out as Record<ModelName, ModelEntry>;
 }
@@ -111,7 +80,7 @@ function build(): Record<ModelName, ModelEntry> {
  * @example
  * ```ts
  * import { MODEL_REGISTRY } from "@efficienttrain/models";
- * console.assert(MODEL_REGISTRY.resnet50.family === "resnet");
+ * console.assert(MODEL_REGISTRY.resnet50.family.name === "resnet");
  * ```
  */
 export const MODEL_REGISTRY: Readonly<Record<ModelName, ModelEntry>> = build();
@@ -159,7 +128,7 @@ function entry(name: string): ModelEntry {
 /** What `modelInfo` reports. */
 export interface ModelInfo {
   readonly name: string;
-  readonly family: ModelEntry["family"];
+  readonly family: FamilyName;
   /** Input side the variant is built for by default. */
   readonly defaultSize: number;
   readonly numClasses: number;
@@ -215,16 +184,7 @@ function resolve(name: string, e: ModelEntry, options: CreateModelOptions): Reso
 }
 
 function inputRule(e: ModelEntry): InputRule {
-  switch (e.family) {
-    case "resnet":
-      return resnetInputRule(e.cfg);
-    case "convnext":
-      return convnextInputRule(e.cfg);
-    case "vit":
-      return vitInputRule(e.cfg);
-    case "swin":
-      return swinInputRule(e.cfg);
-  }
+  return e.family.inputRule(e.cfg);
 }
 
 /**
@@ -237,31 +197,17 @@ function inputRule(e: ModelEntry): InputRule {
  * console.assert(modelInfo("swin_tiny_patch4_window7_224").params === 28288354);
  * ```
  */
-export function modelInfo(name: string, options: CreateModelOptions = {}): ModelInfo {
+export function modelInfo(
+  name: ModelName | (string & {}),
+  options: CreateModelOptions = {},
+): ModelInfo {
   const e = entry(name);
   const r = resolve(name, e, options);
-  let params: number, flops: number;
-  switch (e.family) {
-    case "resnet":
-      params = resnetSpecs(e.cfg, r).countParams();
-      flops = resnetFlops(e.cfg, r.imgSize, r);
-      break;
-    case "convnext":
-      params = convnextSpecs(e.cfg, r).countParams();
-      flops = convnextFlops(e.cfg, r.imgSize, r);
-      break;
-    case "vit":
-      params = vitSpecs(e.cfg, r).countParams();
-      flops = vitFlops(e.cfg, r.imgSize, r);
-      break;
-    case "swin":
-      params = swinSpecs(e.cfg, r).countParams();
-      flops = swinFlops(e.cfg, r.imgSize, r);
-      break;
-  }
+  const params = e.family.specs(e.cfg, r).countParams();
+  const flops = e.family.flops(e.cfg, r.imgSize, r);
   return {
     name,
-    family: e.family,
+    family: e.family.name,
     defaultSize: e.defaults.imgSize,
     numClasses: r.numClasses,
     inChans: r.inChans,
@@ -285,17 +231,10 @@ export function modelInfo(name: string, options: CreateModelOptions = {}): Model
  * m.dispose();
  * ```
  */
-export function createModel(name: string, options: CreateModelOptions = {}): Model {
+export function createModel(
+  name: ModelName | (string & {}),
+  options: CreateModelOptions = {},
+): Model {
   const e = entry(name);
-  const o = { ...options, ...resolve(name, e, options) };
-  switch (e.family) {
-    case "resnet":
-      return createResNet(name, e.cfg, o);
-    case "convnext":
-      return createConvNeXt(name, e.cfg, o);
-    case "vit":
-      return createViT(name, e.cfg, o);
-    case "swin":
-      return createSwin(name, e.cfg, o);
-  }
+  return e.family.create(name, e.cfg, { ...options, ...resolve(name, e, options) });
 }

@@ -14,6 +14,7 @@ import type { Model, Rng } from "@efficienttrain/core";
 import {
   type CreateModelOptions,
   type InputRule,
+  type ModelFamily,
   type ResolvedOptions,
   SpecModel,
 } from "./base.ts";
@@ -29,6 +30,8 @@ export interface ResNetConfig {
   /** `imagenet`: 7×7/2 conv + 3×3/2 max-pool; `small`: 3×3/1 conv, no pool. */
   readonly stem: "imagenet" | "small";
   readonly stemWidth: number;
+  /** The side the variant is built for by default (any side ≥ the input rule's minimum works). */
+  readonly defaultSize: number;
 }
 
 const K = { kind: "kaiming_fan_out" } as const;
@@ -279,6 +282,7 @@ export const RESNET_CONFIGS: {
     widths: [64, 128, 256, 512],
     stem: "imagenet",
     stemWidth: 64,
+    defaultSize: 224,
   },
   resnet34: {
     block: "basic",
@@ -286,6 +290,7 @@ export const RESNET_CONFIGS: {
     widths: [64, 128, 256, 512],
     stem: "imagenet",
     stemWidth: 64,
+    defaultSize: 224,
   },
   resnet50: {
     block: "bottleneck",
@@ -293,6 +298,7 @@ export const RESNET_CONFIGS: {
     widths: [64, 128, 256, 512],
     stem: "imagenet",
     stemWidth: 64,
+    defaultSize: 224,
   },
   resnet18_half: {
     block: "basic",
@@ -300,6 +306,7 @@ export const RESNET_CONFIGS: {
     widths: [32, 64, 128, 256],
     stem: "imagenet",
     stemWidth: 32,
+    defaultSize: 128,
   },
   resnet18_cifar: {
     block: "basic",
@@ -307,6 +314,7 @@ export const RESNET_CONFIGS: {
     widths: [64, 128, 256, 512],
     stem: "small",
     stemWidth: 64,
+    defaultSize: 32,
   },
   resnet8_cifar: {
     block: "basic",
@@ -314,6 +322,7 @@ export const RESNET_CONFIGS: {
     widths: [16, 32, 64],
     stem: "small",
     stemWidth: 16,
+    defaultSize: 32,
   },
   resnet20_cifar: {
     block: "basic",
@@ -321,8 +330,16 @@ export const RESNET_CONFIGS: {
     widths: [16, 32, 64],
     stem: "small",
     stemWidth: 16,
+    defaultSize: 32,
   },
-  test_resnet: { block: "bottleneck", layers: [1, 1], widths: [4, 8], stem: "small", stemWidth: 8 },
+  test_resnet: {
+    block: "bottleneck",
+    layers: [1, 1],
+    widths: [4, 8],
+    stem: "small",
+    stemWidth: 8,
+    defaultSize: 8,
+  },
 };
 
 /**
@@ -347,9 +364,28 @@ export function createResNet(
   return new ResNet(name, cfg, {
     numClasses: options.numClasses ?? 1000,
     inChans: options.inChans ?? 3,
-    imgSize: options.imgSize ?? (cfg.stem === "imagenet" ? 224 : 32),
+    imgSize: options.imgSize ?? cfg.defaultSize,
     dropPathRate: options.dropPathRate ?? 0,
     seed: options.seed ?? 0,
     zeroInitLast: options.zeroInitLast ?? zeroInitLastDefault(cfg),
   });
 }
+
+/**
+ * The ResNet (He et al.; timm `resnet.py`) family for the registry: its variants and the functions behind
+ * `modelInfo` and `createModel`.
+ *
+ * @example
+ * ```ts
+ * import { resnetFamily } from "@efficienttrain/models";
+ * console.assert(Object.keys(resnetFamily.configs).length > 0 && resnetFamily.name === "resnet");
+ * ```
+ */
+export const resnetFamily: ModelFamily<ResNetConfig> = {
+  name: "resnet",
+  configs: RESNET_CONFIGS,
+  inputRule: resnetInputRule,
+  specs: resnetSpecs,
+  flops: resnetFlops,
+  create: createResNet,
+};

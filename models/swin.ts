@@ -21,6 +21,7 @@ import type { Model, ParamResample, Rng } from "@efficienttrain/core";
 import {
   type CreateModelOptions,
   type InputRule,
+  type ModelFamily,
   type ResolvedOptions,
   SpecModel,
 } from "./base.ts";
@@ -531,3 +532,22 @@ export function createSwin(name: string, cfg: SwinConfig, options: CreateModelOp
     seed: options.seed ?? 0,
   });
 }
+
+/**
+ * The Swin family for the registry: its variants and the functions behind
+ * `modelInfo` and `createModel`.
+ *
+ * @example
+ * ```ts
+ * import { swinFamily } from "@efficienttrain/models";
+ * console.assert(Object.keys(swinFamily.configs).length > 0 && swinFamily.name === "swin");
+ * ```
+ */
+export const swinFamily: ModelFamily<SwinConfig> = {
+  name: "swin",
+  configs: SWIN_CONFIGS,
+  inputRule: swinInputRule,
+  specs: swinSpecs,
+  flops: swinFlops,
+  create: createSwin,
+};

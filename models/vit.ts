@@ -17,6 +17,7 @@ import type { Model, ParamResample, Rng } from "@efficienttrain/core";
 import {
   type CreateModelOptions,
   type InputRule,
+  type ModelFamily,
   type ResolvedOptions,
   SpecModel,
 } from "./base.ts";
@@ -306,3 +307,22 @@ export function createViT(name: string, cfg: ViTConfig, options: CreateModelOpti
     seed: options.seed ?? 0,
   });
 }
+
+/**
+ * The ViT / DeiT family for the registry: its variants and the functions behind
+ * `modelInfo` and `createModel`.
+ *
+ * @example
+ * ```ts
+ * import { vitFamily } from "@efficienttrain/models";
+ * console.assert(Object.keys(vitFamily.configs).length > 0 && vitFamily.name === "vit");
+ * ```
+ */
+export const vitFamily: ModelFamily<ViTConfig> = {
+  name: "vit",
+  configs: VIT_CONFIGS,
+  inputRule: vitInputRule,
+  specs: vitSpecs,
+  flops: vitFlops,
+  create: createViT,
+};

@@ -69,6 +69,7 @@ Deno.test("resnet (bottleneck, small stem; basic, imagenet stem + max-pool) = re
     widths: [4, 8],
     stem: "imagenet",
     stemWidth: 4,
+    defaultSize: 19,
   };
   const r = createResNet("imagenet_stem", cfg, { numClasses: 5, imgSize: 19 });
   compare(r, 19, (x) => resnetReference(stateDict(r), cfg, x));

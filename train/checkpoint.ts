@@ -21,6 +21,8 @@ export interface CheckpointState {
   readonly inputSize: number;
   readonly trainSeconds: number;
   readonly evalSeconds: number;
+  /** Seconds the loop waited for the loader (absent in checkpoints written before it). */
+  readonly dataWaitSeconds?: number;
   readonly history: readonly EpochPoint[];
   readonly model: string;
   readonly seed: number;

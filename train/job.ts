@@ -56,6 +56,8 @@ export interface JobSummary {
   readonly testLoss: number;
   readonly emaTop1?: number;
   readonly trainSeconds: number;
+  /** The part of `trainSeconds` the loop spent waiting for the data loader. */
+  readonly dataWaitSeconds?: number;
   readonly wallSeconds: number;
   readonly epochs: number;
   readonly steps: number;
@@ -319,6 +321,7 @@ export function trainJob(
         testLoss: result.final.loss,
         emaTop1: result.finalEma?.top1,
         trainSeconds: result.trainSeconds,
+        dataWaitSeconds: result.dataWaitSeconds,
         wallSeconds: result.wallSeconds,
         epochs: result.epochs,
         steps: result.steps,

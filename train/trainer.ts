@@ -46,8 +46,16 @@ export interface TrainResult {
   readonly finalEma?: EvalResult;
   readonly steps: number;
   readonly epochs: number;
-  /** Seconds spent in training steps (data waits included, evaluation excluded). */
+  /**
+   * Seconds of training: every step from the moment the loop asked for its batch to the end
+   * of its update, so waits for the loader count and evaluation and checkpoints do not.
+   */
   readonly trainSeconds: number;
+  /**
+   * The part of `trainSeconds` spent waiting for the loader: near 0 when augmentation keeps
+   * up with the steps; large when a small stage makes the steps faster than the data.
+   */
+  readonly dataWaitSeconds: number;
   /** Seconds of the whole run including evaluation. */
   readonly wallSeconds: number;
   /** Per-epoch accuracy curve (for time-to-accuracy). */
@@ -122,7 +130,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
   };
   refreshParams();
 
-  let step = 0, trainSeconds = 0, evalSeconds = 0;
+  let step = 0, trainSeconds = 0, evalSeconds = 0, dataWaitSeconds = 0;
   let history: EpochPoint[] = [];
   let resumedFromStep = 0;
   if (options.resume) {
@@ -151,9 +159,11 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     const startBatch = step - epoch * stepsPerEpoch;
     const iterator = trainBatches.batches(epoch, { startBatch, magnitude: stage.magnitude });
     let restartIterator = false;
+    let ready = performance.now();
     try {
       for await (const batch of iterator) {
         const stepStart = performance.now();
+        dataWaitSeconds += (stepStart - ready) / 1000;
         const epochFloat = step / stepsPerEpoch;
         const next = curriculum.stageAt(epochFloat);
         if (next.index !== stage.index || next.imageSize !== stage.imageSize) {
@@ -175,7 +185,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
           });
         }
         step++;
-        trainSeconds += (performance.now() - stepStart) / 1000;
+        trainSeconds += (performance.now() - ready) / 1000;
         windowImages += batch.n;
         if (step % settings.logEverySteps === 0 || step === totalMicroSteps) {
           const now = performance.now();
@@ -218,6 +228,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
           await checkpoint();
         }
         if (step >= totalMicroSteps || endOfEpoch) break;
+        ready = performance.now();
       }
     } finally {
       await iterator.return?.();
@@ -245,6 +256,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     steps: step,
     epochs: step / stepsPerEpoch,
     trainSeconds,
+    dataWaitSeconds,
     wallSeconds: performance.now() / 1000 - wallStart,
     history,
     resumedFromStep,
@@ -405,6 +417,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
       top5: result.top5,
       testLoss: result.loss,
       trainLoss: lastLoss,
+      dataWaitSeconds,
       imageSize: stage.imageSize,
       magnitude: stage.magnitude,
       numTensors: tf.memory().numTensors,
@@ -412,7 +425,9 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     options.progress?.log(
       `epoch ${epochFloat.toFixed(2)}: top-1 ${(result.top1 * 100).toFixed(2)}% ` +
         `top-5 ${(result.top5 * 100).toFixed(2)}% test loss ${result.loss.toFixed(4)} ` +
-        `(train ${trainSeconds.toFixed(1)} s)`,
+        `(train ${trainSeconds.toFixed(1)} s, ${
+          dataWaitSeconds.toFixed(1)
+        } s of it waiting for data)`,
     );
     await checkpoint();
   }
@@ -433,6 +448,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
           inputSize: model.inputSize,
           trainSeconds,
           evalSeconds,
+          dataWaitSeconds,
           history,
           model: model.name,
           seed: settings.seed,
@@ -478,6 +494,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     step = s.step;
     trainSeconds = s.trainSeconds;
     evalSeconds = s.evalSeconds;
+    dataWaitSeconds = s.dataWaitSeconds ?? 0;
     history = [...s.history];
   }
 
