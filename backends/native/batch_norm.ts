@@ -13,7 +13,14 @@
 import { FUSED_KERNELS } from "@efficienttrain/core";
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
-import { D, type DnnlContext, mdTag, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
+import {
+  D,
+  type DnnlContext,
+  mdTag,
+  normPrimitives,
+  type Primitive,
+  trainingPrimitiveDescs,
+} from "./dnnl.ts";
 import { f32, type KernelArgs, output } from "./kernel_util.ts";
 import { take } from "./pool.ts";
 
@@ -38,52 +45,28 @@ function primitivesFor(ctx: DnnlContext, shape: readonly number[], eps: number):
   if (p === undefined) {
     const data = mdTag(ctx, [n, c, h, w], D.nhwc);
     const vec = mdTag(ctx, [c], D.a);
-    const fdesc = opDesc();
-    let status = ctx.lib.dnnl_batch_normalization_forward_desc_init(
-      fdesc,
-      D.forwardTraining,
-      data.bytes as Uint8Array<ArrayBuffer>,
-      eps,
-      FLAGS,
+    const pds = trainingPrimitiveDescs(
+      ctx,
+      "batch-norm",
+      (d) =>
+        ctx.lib.dnnl_batch_normalization_forward_desc_init(
+          d,
+          D.forwardTraining,
+          data.bytes as Uint8Array<ArrayBuffer>,
+          eps,
+          FLAGS,
+        ),
+      (d) =>
+        ctx.lib.dnnl_batch_normalization_backward_desc_init(
+          d,
+          D.backward,
+          data.bytes as Uint8Array<ArrayBuffer>,
+          data.bytes as Uint8Array<ArrayBuffer>,
+          eps,
+          FLAGS,
+        ),
     );
-    if (status !== 0) throw new Error(`oneDNN batch_normalization_forward_desc_init (${status})`);
-    const fpd = primitiveDesc(ctx, fdesc, null);
-    if (fpd === null) throw new Error("oneDNN has no batch-norm forward implementation");
-    const bdesc = opDesc();
-    status = ctx.lib.dnnl_batch_normalization_backward_desc_init(
-      bdesc,
-      D.backward,
-      data.bytes as Uint8Array<ArrayBuffer>,
-      data.bytes as Uint8Array<ArrayBuffer>,
-      eps,
-      FLAGS,
-    );
-    if (status !== 0) throw new Error(`oneDNN batch_normalization_backward_desc_init (${status})`);
-    const bpd = primitiveDesc(ctx, bdesc, fpd);
-    if (bpd === null) throw new Error("oneDNN has no batch-norm backward implementation");
-    p = {
-      forward: new Primitive(ctx, fpd, [
-        [D.argSrc, data],
-        [D.argScale, vec],
-        [D.argShift, vec],
-        [D.argDst, data],
-        [D.argMean, vec],
-        [D.argVariance, vec],
-      ]),
-      backward: new Primitive(ctx, bpd, [
-        [D.argSrc, data],
-        [D.argMean, vec],
-        [D.argVariance, vec],
-        [D.argDiffDst, data],
-        [D.argScale, vec],
-        // Unused by the math, but oneDNN 2.6 counts it among the backward pass's inputs and
-        // rejects the call without it.
-        [D.argShift, vec],
-        [D.argDiffSrc, data],
-        [D.argDiffScale, vec],
-        [D.argDiffShift, vec],
-      ]),
-    };
+    p = normPrimitives(ctx, pds, { data, stat: vec, vec });
     prims.set(k, p);
   }
   return p;

@@ -249,6 +249,81 @@ export function primitiveDesc(
   return readPointer(out);
 }
 
+/**
+ * The forward-training and backward primitive descriptors of one op, each initialised by the
+ * caller's `*_desc_init` call on a fresh op descriptor; the backward one is hinted by the
+ * forward one, as oneDNN requires. `what` names the op in the errors.
+ *
+ * @example
+ * ```ts ignore
+ * const { forward, backward } = trainingPrimitiveDescs(ctx, "GELU",
+ *   (d) => ctx.lib.dnnl_eltwise_forward_desc_init(d, D.forwardTraining, 48, md.bytes, 0, 0),
+ *   (d) => ctx.lib.dnnl_eltwise_backward_desc_init(d, 48, md.bytes, md.bytes, 0, 0));
+ * ```
+ */
+export function trainingPrimitiveDescs(
+  ctx: DnnlContext,
+  what: string,
+  initForward: (desc: Uint8Array<ArrayBuffer>) => number,
+  initBackward: (desc: Uint8Array<ArrayBuffer>) => number,
+): { forward: Deno.PointerValue; backward: Deno.PointerValue } {
+  const create = (
+    direction: string,
+    init: (desc: Uint8Array<ArrayBuffer>) => number,
+    hint: Deno.PointerValue,
+  ): Deno.PointerValue => {
+    const desc = opDesc() as Uint8Array<ArrayBuffer>;
+    const status = init(desc);
+    if (status !== 0) throw new Error(`oneDNN ${what} ${direction} descriptor (status ${status})`);
+    const pd = primitiveDesc(ctx, desc, hint);
+    if (pd === null) throw new Error(`oneDNN has no ${what} ${direction} implementation`);
+    return pd;
+  };
+  const forward = create("forward", initForward, null);
+  return { forward, backward: create("backward", initBackward, forward) };
+}
+
+/**
+ * The forward and backward primitives of a normalisation (batch norm over channels, layer
+ * norm over rows): `data` for x, y, dy and dx, `stat` for mean and variance, `vec` for the
+ * scale, shift and their gradients.
+ *
+ * @example
+ * ```ts ignore
+ * const prims = normPrimitives(ctx, trainingPrimitiveDescs(ctx, "batch-norm", f, b), { data, stat: vec, vec });
+ * ```
+ */
+export function normPrimitives(
+  ctx: DnnlContext,
+  descs: { forward: Deno.PointerValue; backward: Deno.PointerValue },
+  mds: { data: Md; stat: Md; vec: Md },
+): { forward: Primitive; backward: Primitive } {
+  const { data, stat, vec } = mds;
+  return {
+    forward: new Primitive(ctx, descs.forward, [
+      [D.argSrc, data],
+      [D.argScale, vec],
+      [D.argShift, vec],
+      [D.argDst, data],
+      [D.argMean, stat],
+      [D.argVariance, stat],
+    ]),
+    backward: new Primitive(ctx, descs.backward, [
+      [D.argSrc, data],
+      [D.argMean, stat],
+      [D.argVariance, stat],
+      [D.argDiffDst, data],
+      [D.argScale, vec],
+      // Unused by the math, but oneDNN 2.6 counts it among the backward pass's inputs and
+      // rejects the call without it.
+      [D.argShift, vec],
+      [D.argDiffSrc, data],
+      [D.argDiffScale, vec],
+      [D.argDiffShift, vec],
+    ]),
+  };
+}
+
 /** A memory descriptor a primitive descriptor chose (`D.queryWeights`, ...). */
 export function queryMd(ctx: DnnlContext, pd: Deno.PointerValue, what: number, index = 0): Md {
   const ptr = ctx.lib.dnnl_primitive_desc_query_md(pd, what, index);

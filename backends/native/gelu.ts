@@ -9,7 +9,7 @@
 import { FUSED_KERNELS } from "@efficienttrain/core";
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
-import { D, type DnnlContext, mdDense, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
+import { D, type DnnlContext, mdDense, Primitive, trainingPrimitiveDescs } from "./dnnl.ts";
 import { f32, type KernelArgs, output, sizeOf } from "./kernel_util.ts";
 import { take } from "./pool.ts";
 
@@ -31,36 +31,20 @@ function primitivesFor(ctx: DnnlContext, n: number): Prims {
   let p = prims.get(n);
   if (p === undefined) {
     const md = mdDense(ctx, [n]);
-    const fdesc = opDesc();
-    let status = ctx.lib.dnnl_eltwise_forward_desc_init(
-      fdesc,
-      D.forwardTraining,
-      GELU_ERF,
-      md.bytes as Uint8Array<ArrayBuffer>,
-      0,
-      0,
+    const md_ = md.bytes as Uint8Array<ArrayBuffer>;
+    const pds = trainingPrimitiveDescs(
+      ctx,
+      "GELU",
+      (d) => ctx.lib.dnnl_eltwise_forward_desc_init(d, D.forwardTraining, GELU_ERF, md_, 0, 0),
+      (d) => ctx.lib.dnnl_eltwise_backward_desc_init(d, GELU_ERF, md_, md_, 0, 0),
     );
-    if (status !== 0) throw new Error(`oneDNN eltwise_forward_desc_init (${status})`);
-    const fpd = primitiveDesc(ctx, fdesc, null);
-    if (fpd === null) throw new Error("oneDNN has no GELU forward implementation");
-    const bdesc = opDesc();
-    status = ctx.lib.dnnl_eltwise_backward_desc_init(
-      bdesc,
-      GELU_ERF,
-      md.bytes as Uint8Array<ArrayBuffer>,
-      md.bytes as Uint8Array<ArrayBuffer>,
-      0,
-      0,
-    );
-    if (status !== 0) throw new Error(`oneDNN eltwise_backward_desc_init (${status})`);
-    const bpd = primitiveDesc(ctx, bdesc, fpd);
-    if (bpd === null) throw new Error("oneDNN has no GELU backward implementation");
     p = {
-      forward: new Primitive(ctx, fpd, [[D.argSrc, md], [D.argDst, md]]),
-      backward: new Primitive(ctx, bpd, [[D.argSrc, md], [D.argDiffDst, md], [
-        D.argDiffSrc,
-        md,
-      ]]),
+      forward: new Primitive(ctx, pds.forward, [[D.argSrc, md], [D.argDst, md]]),
+      backward: new Primitive(ctx, pds.backward, [
+        [D.argSrc, md],
+        [D.argDiffDst, md],
+        [D.argDiffSrc, md],
+      ]),
     };
     prims.set(n, p);
   }

@@ -10,7 +10,14 @@
 import { FUSED_KERNELS } from "@efficienttrain/core";
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
-import { D, type DnnlContext, mdDense, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
+import {
+  D,
+  type DnnlContext,
+  mdDense,
+  normPrimitives,
+  type Primitive,
+  trainingPrimitiveDescs,
+} from "./dnnl.ts";
 import { f32, type KernelArgs, output, sizeOf } from "./kernel_util.ts";
 import { take } from "./pool.ts";
 
@@ -35,53 +42,30 @@ function primitivesFor(ctx: DnnlContext, rows: number, c: number, eps: number): 
     const data = mdDense(ctx, [rows, c]);
     const stat = mdDense(ctx, [rows]);
     const vec = mdDense(ctx, [c]);
-    const fdesc = opDesc();
-    let status = ctx.lib.dnnl_layer_normalization_forward_desc_init(
-      fdesc,
-      D.forwardTraining,
-      data.bytes as Uint8Array<ArrayBuffer>,
-      stat.bytes as Uint8Array<ArrayBuffer>,
-      eps,
-      FLAGS,
+    const pds = trainingPrimitiveDescs(
+      ctx,
+      "layer-norm",
+      (d) =>
+        ctx.lib.dnnl_layer_normalization_forward_desc_init(
+          d,
+          D.forwardTraining,
+          data.bytes as Uint8Array<ArrayBuffer>,
+          stat.bytes as Uint8Array<ArrayBuffer>,
+          eps,
+          FLAGS,
+        ),
+      (d) =>
+        ctx.lib.dnnl_layer_normalization_backward_desc_init(
+          d,
+          D.backward,
+          data.bytes as Uint8Array<ArrayBuffer>,
+          data.bytes as Uint8Array<ArrayBuffer>,
+          stat.bytes as Uint8Array<ArrayBuffer>,
+          eps,
+          FLAGS,
+        ),
     );
-    if (status !== 0) throw new Error(`oneDNN layer_normalization_forward_desc_init (${status})`);
-    const fpd = primitiveDesc(ctx, fdesc, null);
-    if (fpd === null) throw new Error("oneDNN has no layer-norm forward implementation");
-    const bdesc = opDesc();
-    status = ctx.lib.dnnl_layer_normalization_backward_desc_init(
-      bdesc,
-      D.backward,
-      data.bytes as Uint8Array<ArrayBuffer>,
-      data.bytes as Uint8Array<ArrayBuffer>,
-      stat.bytes as Uint8Array<ArrayBuffer>,
-      eps,
-      FLAGS,
-    );
-    if (status !== 0) throw new Error(`oneDNN layer_normalization_backward_desc_init (${status})`);
-    const bpd = primitiveDesc(ctx, bdesc, fpd);
-    if (bpd === null) throw new Error("oneDNN has no layer-norm backward implementation");
-    p = {
-      forward: new Primitive(ctx, fpd, [
-        [D.argSrc, data],
-        [D.argScale, vec],
-        [D.argShift, vec],
-        [D.argDst, data],
-        [D.argMean, stat],
-        [D.argVariance, stat],
-      ]),
-      backward: new Primitive(ctx, bpd, [
-        [D.argSrc, data],
-        [D.argMean, stat],
-        [D.argVariance, stat],
-        [D.argDiffDst, data],
-        [D.argScale, vec],
-        // Counted among the backward inputs by oneDNN 2.6, as for batch norm.
-        [D.argShift, vec],
-        [D.argDiffSrc, data],
-        [D.argDiffScale, vec],
-        [D.argDiffShift, vec],
-      ]),
-    };
+    p = normPrimitives(ctx, pds, { data, stat, vec });
     prims.set(k, p);
   }
   return p;

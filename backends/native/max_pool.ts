@@ -122,11 +122,12 @@ function maxPoolBackward(args: KernelArgs): TensorInfo {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs";
  * import { registerNativeBackend } from "@efficienttrain/backend-native";
  * if (await registerNativeBackend().then(() => true, () => false)) {
  *   await tf.setBackend("native");
  *   const x = tf.tensor4d([1, 5, 3, 2], [1, 2, 2, 1]);
- *   const dx = tf.grad((t: tf.Tensor4D) => tf.maxPool(t, 2, 2, "valid"))(x);
+ *   const dx = tf.grad((t) => tf.maxPool(t as tf.Tensor4D, 2, 2, "valid"))(x);
  *   console.assert(dx.dataSync().join() === "0,1,0,0");
  * }
  * ```

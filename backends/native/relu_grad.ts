@@ -11,7 +11,7 @@
 import { FUSED_KERNELS } from "@efficienttrain/core";
 import * as tf from "@tensorflow/tfjs-core";
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core";
-import { D, type DnnlContext, mdDense, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
+import { D, type DnnlContext, mdDense, Primitive, trainingPrimitiveDescs } from "./dnnl.ts";
 import { allFloat32, f32, type KernelArgs, nativeLimits, output, sizeOf } from "./kernel_util.ts";
 import { take } from "./pool.ts";
 
@@ -24,30 +24,14 @@ function primitiveFor(ctx: DnnlContext, n: number): Primitive {
   let p = prims.get(n);
   if (p === undefined) {
     const md = mdDense(ctx, [n]);
-    const fdesc = opDesc();
-    let status = ctx.lib.dnnl_eltwise_forward_desc_init(
-      fdesc,
-      D.forwardTraining,
-      D.eltwiseRelu,
-      md.bytes as Uint8Array<ArrayBuffer>,
-      0,
-      0,
+    const md_ = md.bytes as Uint8Array<ArrayBuffer>;
+    const { backward } = trainingPrimitiveDescs(
+      ctx,
+      "ReLU",
+      (d) => ctx.lib.dnnl_eltwise_forward_desc_init(d, D.forwardTraining, D.eltwiseRelu, md_, 0, 0),
+      (d) => ctx.lib.dnnl_eltwise_backward_desc_init(d, D.eltwiseRelu, md_, md_, 0, 0),
     );
-    if (status !== 0) throw new Error(`oneDNN eltwise_forward_desc_init (${status})`);
-    const hint = primitiveDesc(ctx, fdesc, null);
-    const bdesc = opDesc();
-    status = ctx.lib.dnnl_eltwise_backward_desc_init(
-      bdesc,
-      D.eltwiseRelu,
-      md.bytes as Uint8Array<ArrayBuffer>,
-      md.bytes as Uint8Array<ArrayBuffer>,
-      0,
-      0,
-    );
-    if (status !== 0) throw new Error(`oneDNN eltwise_backward_desc_init (${status})`);
-    const pd = primitiveDesc(ctx, bdesc, hint);
-    if (pd === null) throw new Error("oneDNN has no ReLU backward implementation");
-    p = new Primitive(ctx, pd, [[D.argSrc, md], [D.argDiffDst, md], [D.argDiffSrc, md]]);
+    p = new Primitive(ctx, backward, [[D.argSrc, md], [D.argDiffDst, md], [D.argDiffSrc, md]]);
     prims.set(n, p);
   }
   return p;
