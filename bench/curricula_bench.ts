@@ -1,5 +1,5 @@
 // Per-step cost of the curriculum queries the training loop makes, and of resolving presets.
-import { lrProgress, resolveCurriculum, stageAt } from "@efficienttrain/core";
+import { lrProgress, resolveCurriculum, stageAt } from "@efficienttrain/curricula";
 import { presets } from "@efficienttrain/curricula";
 
 const et = resolveCurriculum(presets.efficienttrain, { epochs: 300, imageSize: 224 });

@@ -15,17 +15,19 @@
  */
 import { parseArgs } from "node:util";
 import {
+  FileError,
+  InvalidArgumentError,
+  showValue,
+  writeTextFileAtomic,
+} from "@efficienttrain/core";
+import {
   computeBySize,
   type Curriculum,
   CurriculumDecodeError,
   curriculumJsonSchema,
   curriculumTable,
-  FileError,
-  InvalidArgumentError,
   resolveCurriculum,
-  showValue,
-  writeTextFileAtomic,
-} from "@efficienttrain/core";
+} from "@efficienttrain/curricula";
 import { acceptsSize, listModels, modelInfo } from "@efficienttrain/models";
 import {
   EXPORT_FORMATS,

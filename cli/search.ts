@@ -17,8 +17,6 @@
  */
 import { parseArgs } from "node:util";
 import {
-  type Curriculum,
-  curriculumToJson,
   FileError,
   InvalidArgumentError,
   showValue,
@@ -26,6 +24,7 @@ import {
   type TaggedErrorClass,
   writeTextFileAtomic,
 } from "@efficienttrain/core";
+import { type Curriculum, curriculumToJson } from "@efficienttrain/curricula";
 import { acceptsSize, listModels, modelInfo } from "@efficienttrain/models";
 import {
   fakeRunner,

@@ -202,6 +202,52 @@ export function validateCropOptions(
 }
 
 /**
+ * The backends' crop and resize take float32 tensors only: anything else is an
+ * {@link InvalidArgumentError} naming the dtype.
+ *
+ * @example
+ * ```ts
+ * import { assertFloat32Images } from "@efficienttrain/core";
+ * assertFloat32Images({ dtype: "float32" });
+ * ```
+ */
+export function assertFloat32Images(images: { readonly dtype: string }): void {
+  if (images.dtype !== "float32") {
+    throw new InvalidArgumentError({
+      argument: "images.dtype",
+      value: JSON.stringify(images.dtype),
+      reason: "tfjs tensors must be float32",
+    });
+  }
+}
+
+/**
+ * Check a reference op's input: `data` holds exactly the elements of `shape` (geometry `g`),
+ * and, when `checkFinite` is on, none of them is NaN or ±Infinity.
+ *
+ * @example
+ * ```ts
+ * import { assertReferenceInput, imageGeometry } from "@efficienttrain/core";
+ * const g = imageGeometry([1, 2, 2, 1], "NHWC");
+ * assertReferenceInput(new Float64Array(4), [1, 2, 2, 1], { ...g, checkFinite: true });
+ * ```
+ */
+export function assertReferenceInput(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  g: { n: number; c: number; h: number; w: number; checkFinite: boolean },
+): void {
+  if (data.length !== g.n * g.c * g.h * g.w) {
+    throw new InvalidArgumentError({
+      argument: "data.length",
+      value: String(data.length),
+      reason: `shape ${showValue(shape)} needs ${g.n * g.c * g.h * g.w} elements`,
+    });
+  }
+  if (g.checkFinite) assertFiniteData(data, "images");
+}
+
+/**
  * Throw an {@link InvalidArgumentError} if any element is NaN or ±Infinity.
  *
  * @example
@@ -465,14 +511,7 @@ export function lowFrequencyCropReference(
   options: CropOptions,
 ): Float64Array {
   const r = validateCropOptions(shape, options);
-  if (data.length !== r.n * r.c * r.h * r.w) {
-    throw new InvalidArgumentError({
-      argument: "data.length",
-      value: String(data.length),
-      reason: `shape ${showValue(shape)} needs ${r.n * r.c * r.h * r.w} elements`,
-    });
-  }
-  if (r.checkFinite) assertFiniteData(data, "images");
+  assertReferenceInput(data, shape, r);
   const outGeometry: ImageGeometry = { ...r, h: r.outH, w: r.outW };
   const out = new Float64Array(r.n * r.c * r.outH * r.outW);
   const bandH = cropBand(r.h, r.outH, r.mode);

@@ -1,6 +1,8 @@
 /**
  * `@efficienttrain/core`: the backend-agnostic contracts (tensor ops, backend service, model
- * interface), shared errors, seeded RNG and atomic file writes.
+ * interface, crop methods), the float64 references of the crop and the resize, shared
+ * errors, seeded RNG and atomic file writes. The curriculum algebra lives in
+ * `@efficienttrain/curricula`.
  *
  * @module
  */
@@ -15,4 +17,3 @@ export * from "./model.ts";
 export * from "./frequency.ts";
 export * from "./resample.ts";
 export * from "./npy.ts";
-export * from "./curriculum/mod.ts";

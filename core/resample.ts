@@ -18,7 +18,7 @@
  */
 import { InvalidArgumentError, showValue } from "./errors.ts";
 import {
-  assertFiniteData,
+  assertReferenceInput,
   type CropSize,
   type ImageGeometry,
   imageGeometry,
@@ -29,6 +29,9 @@ import {
 
 /** The resize filters on offer. */
 export type ResizeMethod = "bilinear" | "bicubic" | "area" | "lanczos";
+
+/** How a stage shrinks a full-size batch to B×B: the paper's low-frequency crop or a resize. */
+export type CropMethod = "fft" | `resize:${ResizeMethod}`;
 
 /** Every resize method, for flag parsing and tests. */
 export const RESIZE_METHODS: readonly ResizeMethod[] = ["bilinear", "bicubic", "area", "lanczos"];
@@ -112,10 +115,20 @@ export function validateResizeOptions(
   };
 }
 
-function cubic(x: number, a: number): number {
+/**
+ * Keys' cubic convolution kernel with coefficient `a`: −0.5 is PIL's BICUBIC, −0.75 PyTorch's
+ * `bicubic` and OpenCV's. The one definition every resampler in the project uses.
+ *
+ * @example
+ * ```ts
+ * import { cubicKernel } from "@efficienttrain/core";
+ * console.assert(cubicKernel(0, -0.5) === 1 && cubicKernel(1, -0.5) === 0 && cubicKernel(2.5, -0.5) === 0);
+ * ```
+ */
+export function cubicKernel(x: number, a: number): number {
   const t = Math.abs(x);
-  if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-  if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
+  if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+  if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
   return 0;
 }
 
@@ -165,7 +178,7 @@ export function resizeMatrix(
     const [filter, radius]: [(x: number) => number, number] = method === "bilinear"
       ? [triangle, 1]
       : method === "bicubic"
-      ? [(x) => cubic(x, options.cubicCoefficient ?? -0.5), 2]
+      ? [(x) => cubicKernel(x, options.cubicCoefficient ?? -0.5), 2]
       : [lanczos3, 3];
     const stretch = Math.max(scale, 1);
     const support = radius * stretch;
@@ -195,7 +208,7 @@ export function resizeMatrix(
       const a = options.cubicCoefficient ?? -0.75;
       const f = Math.floor(src);
       const t = src - f;
-      for (let k = -1; k <= 2; k++) m[i * inSize + clampIndex(f + k)]! += cubic(t - k, a);
+      for (let k = -1; k <= 2; k++) m[i * inSize + clampIndex(f + k)]! += cubicKernel(t - k, a);
     }
   }
   return m;
@@ -266,14 +279,7 @@ export function resizeReference(
   options: ResizeOptions,
 ): Float64Array {
   const r = validateResizeOptions(shape, options);
-  if (data.length !== r.n * r.c * r.h * r.w) {
-    throw new InvalidArgumentError({
-      argument: "data.length",
-      value: String(data.length),
-      reason: `shape ${showValue(shape)} needs ${r.n * r.c * r.h * r.w} elements`,
-    });
-  }
-  if (r.checkFinite) assertFiniteData(data, "images");
+  assertReferenceInput(data, shape, r);
   return applySeparableReference(data, r, {
     mh: resizeMatrix(r.h, r.outH, r.filter),
     mw: resizeMatrix(r.w, r.outW, r.filter),

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { InvalidArgumentError, type ResolvedCurriculum, showValue } from "@efficienttrain/core";
+import { InvalidArgumentError, showValue } from "@efficienttrain/core";
+import type { ResolvedCurriculum } from "./resolve.ts";
 
 /** Target launchers. */
 export type ExportFormat = "efficienttrain-pytorch" | "timm";
@@ -83,7 +84,7 @@ const EPS = 1e-9;
  * @example
  * ```ts
  * import { exportLauncher, presets } from "@efficienttrain/curricula";
- * import { resolveCurriculum } from "@efficienttrain/core";
+ * import { resolveCurriculum } from "@efficienttrain/curricula";
  * const r = resolveCurriculum(presets.efficienttrain, { epochs: 300, imageSize: 224 });
  * const x = exportLauncher(r, { format: "efficienttrain-pytorch" });
  * console.assert(x.stages[0].args.join(" ").includes("--end_epoch 60 --warmup_epochs 20 --input_size 160 --aa rand-m1-mstd0.5-inc1"));
@@ -236,7 +237,7 @@ function quote(arg: string): string {
  * @example
  * ```ts
  * import { exportLauncher, launcherScript, presets } from "@efficienttrain/curricula";
- * import { resolveCurriculum } from "@efficienttrain/core";
+ * import { resolveCurriculum } from "@efficienttrain/curricula";
  * const r = resolveCurriculum(presets.efficienttrain, { epochs: 300, imageSize: 224 });
  * const sh = launcherScript(exportLauncher(r, { format: "efficienttrain-pytorch" }));
  * console.assert(sh.startsWith("#!/usr/bin/env bash") && sh.includes("--end_epoch 300"));

@@ -4,13 +4,10 @@
  *
  * @module
  */
-import {
-  type Curriculum,
-  InvalidArgumentError,
-  resolveCurriculum,
-  showValue,
-  specToPixels,
-} from "@efficienttrain/core";
+import { InvalidArgumentError, showValue } from "@efficienttrain/core";
+import { resolveCurriculum } from "./resolve.ts";
+import { specToPixels } from "./size_spec.ts";
+import type { Curriculum } from "./types.ts";
 import type { TrialContext, TrialResult, TrialRunner } from "./search.ts";
 
 /** Parameters of {@link fakeRunner}. */

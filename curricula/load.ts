@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { type Curriculum, FileError, parseCurriculumJson } from "@efficienttrain/core";
+import { FileError } from "@efficienttrain/core";
+import { type Curriculum, parseCurriculumJson } from "./types.ts";
 import { getPreset, presets } from "./presets.ts";
 
 /**

@@ -4,16 +4,9 @@
  *
  * @module
  */
-import {
-  constant,
-  type Curriculum,
-  equalComputeStages,
-  equalEpochStages,
-  InvalidArgumentError,
-  linearRamp,
-  sequence,
-  showValue,
-} from "@efficienttrain/core";
+import { InvalidArgumentError, showValue } from "@efficienttrain/core";
+import { constant, equalComputeStages, equalEpochStages, linearRamp, sequence } from "./algebra.ts";
+import type { Curriculum } from "./types.ts";
 
 const ET_SIZES = [160, 160, 160, 192, 224];
 const ETPP_SIZES = [96, 96, 160, 160, 160, 160, 224, 224, 224, 224];
@@ -99,7 +92,7 @@ export type PresetName =
  * @example
  * ```ts
  * import { presets } from "@efficienttrain/curricula";
- * import { resolveCurriculum } from "@efficienttrain/core";
+ * import { resolveCurriculum } from "@efficienttrain/curricula";
  * const r = resolveCurriculum(presets.efficienttrain, { epochs: 300, imageSize: 224 });
  * console.assert(r.stages.map((s) => s.endEpoch).join() === "60,120,180,240,300");
  * ```

@@ -18,15 +18,14 @@
  * @module
  */
 import {
-  type Curriculum,
-  equalComputeStages,
-  equalEpochStages,
   FileError,
   InvalidArgumentError,
-  resolveCurriculum,
   showValue,
   writeTextFileAtomic,
 } from "@efficienttrain/core";
+import { equalComputeStages, equalEpochStages } from "./algebra.ts";
+import { resolveCurriculum } from "./resolve.ts";
+import type { Curriculum } from "./types.ts";
 
 /** What the trainer reports for one trial. */
 export interface TrialResult {
@@ -273,7 +272,7 @@ export async function readSearchState(path: string): Promise<SearchState | undef
  * @example
  * ```ts
  * import { greedySearch } from "@efficienttrain/curricula";
- * import { resolveCurriculum } from "@efficienttrain/core";
+ * import { resolveCurriculum } from "@efficienttrain/curricula";
  * // A fake trainer: accuracy drops when an early stage is below 16 px or a late one below 32.
  * const runner = (c: Parameters<typeof resolveCurriculum>[0]) => {
  *   const sizes = c.segments.map((s) => s.kind === "stage" && typeof s.size === "number" ? s.size : 0);

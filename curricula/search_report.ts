@@ -4,12 +4,10 @@
  *
  * @module
  */
-import {
-  curriculumTable,
-  curriculumToJson,
-  resolveCurriculum,
-  writeTextFileAtomic,
-} from "@efficienttrain/core";
+import { writeTextFileAtomic } from "@efficienttrain/core";
+import { resolveCurriculum } from "./resolve.ts";
+import { curriculumTable } from "./table.ts";
+import { curriculumToJson } from "./types.ts";
 import type { SearchResult } from "./search.ts";
 
 function esc(s: string): string {

@@ -5,15 +5,9 @@
  * @module
  */
 import { Context, Effect, Layer } from "effect";
-import {
-  type Curriculum,
-  CurriculumDecodeError,
-  FileError,
-  InvalidArgumentError,
-  resolveCurriculum,
-  type ResolvedCurriculum,
-  type ResolveOptions,
-} from "@efficienttrain/core";
+import { FileError, InvalidArgumentError } from "@efficienttrain/core";
+import { resolveCurriculum, type ResolvedCurriculum, type ResolveOptions } from "./resolve.ts";
+import { type Curriculum, CurriculumDecodeError } from "./types.ts";
 import { loadCurriculum } from "./load.ts";
 import { presetNames } from "./presets.ts";
 

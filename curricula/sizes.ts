@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { resolveCurriculum, type ResolvedCurriculum, type SizeRules } from "@efficienttrain/core";
+import { resolveCurriculum, type ResolvedCurriculum } from "./resolve.ts";
+import type { SizeRules } from "./size_spec.ts";
 import { getPreset, presetNames } from "./presets.ts";
 
 /**
@@ -12,7 +13,7 @@ import { getPreset, presetNames } from "./presets.ts";
  *
  * @example
  * ```ts
- * import { resolveCurriculum } from "@efficienttrain/core";
+ * import { resolveCurriculum } from "@efficienttrain/curricula";
  * import { getPreset, stageSizes } from "@efficienttrain/curricula";
  * const r = resolveCurriculum(getPreset("efficienttrain"), { epochs: 10, imageSize: 32 });
  * console.assert(stageSizes(r).join() === "22,24,26,28,32");

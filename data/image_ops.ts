@@ -5,17 +5,15 @@
  *
  * @module
  */
+import { cubicKernel } from "@efficienttrain/core";
 import type { HWC } from "./resize.ts";
 
 /** Interpolation for affine warps (PIL BILINEAR / BICUBIC / NEAREST). */
 export type WarpInterpolation = "bilinear" | "bicubic" | "nearest";
 
+/** PIL's BICUBIC (a = −0.5). */
 function cubicWeight(x: number): number {
-  const a = -0.5;
-  x = Math.abs(x);
-  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-  return 0;
+  return cubicKernel(x, -0.5);
 }
 
 /**

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { cubicKernel } from "@efficienttrain/core";
 import { type ImageSet, imageSet } from "./types.ts";
 
 /** Resampling filters (PIL's BILINEAR, BICUBIC with a = −0.5, NEAREST). */
@@ -30,12 +31,9 @@ function bilinear(x: number): number {
   return x < 1 ? 1 - x : 0;
 }
 
+/** PIL's BICUBIC (a = −0.5). */
 function bicubic(x: number): number {
-  const a = -0.5;
-  x = Math.abs(x);
-  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-  return 0;
+  return cubicKernel(x, -0.5);
 }
 
 interface Coeffs {

@@ -12,14 +12,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { ParamResample } from "@efficienttrain/core";
-
-function cubic(x: number, a: number): number {
-  const t = Math.abs(x);
-  if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-  if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
-  return 0;
-}
+import { cubicKernel, type ParamResample } from "@efficienttrain/core";
 
 /**
  * The `[outSize, inSize]` row-major matrix of 1-D bicubic interpolation.
@@ -45,7 +38,7 @@ export function bicubicMatrix(
       const t = src - base;
       for (let k = -1; k <= 2; k++) {
         const j = Math.min(Math.max(base + k, 0), inSize - 1);
-        m[i * inSize + j] += cubic(k - t, -0.75);
+        m[i * inSize + j] += cubicKernel(k - t, -0.75);
       }
     }
     return m;
@@ -58,7 +51,7 @@ export function bicubicMatrix(
     const hi = Math.min(Math.trunc(center + support + 0.5), inSize);
     let total = 0;
     for (let j = lo; j < hi; j++) {
-      const w = cubic((j - center + 0.5) * invScale, -0.5);
+      const w = cubicKernel((j - center + 0.5) * invScale, -0.5);
       m[i * inSize + j] = w;
       total += w;
     }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { equalEpochStages, InvalidArgumentError, resolveCurriculum } from "@efficienttrain/core";
+import { InvalidArgumentError } from "@efficienttrain/core";
+import { equalEpochStages, resolveCurriculum } from "@efficienttrain/curricula";
 import { exportLauncher, launcherScript, presets } from "@efficienttrain/curricula";
 import { runCurriculumCli } from "../cli/curriculum.ts";
 

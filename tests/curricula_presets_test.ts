@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { InvalidArgumentError, lrProgress, resolveCurriculum, stageAt } from "@efficienttrain/core";
+import { InvalidArgumentError } from "@efficienttrain/core";
+import { lrProgress, resolveCurriculum, stageAt } from "@efficienttrain/curricula";
 import { getPreset, presetNames, presets } from "@efficienttrain/curricula";
 import { runCurriculumCli } from "../cli/curriculum.ts";
 

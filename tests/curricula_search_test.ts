@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type Curriculum, FileError, InvalidArgumentError, Rng } from "@efficienttrain/core";
+import { FileError, InvalidArgumentError, Rng } from "@efficienttrain/core";
+import { type Curriculum } from "@efficienttrain/curricula";
 import {
   fakeRunner,
   greedySearch,

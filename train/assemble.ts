@@ -4,25 +4,16 @@
  *
  * @module
  */
-import { lrProgress, type ResolvedCurriculum, stageAt } from "@efficienttrain/core";
+import { lrProgress, type ResolvedCurriculum, stageAt } from "@efficienttrain/curricula";
+import type { ImageSet } from "@efficienttrain/data";
 import type { CurriculumPlan, EvalSet, HostBatch, StagePoint } from "./parts.ts";
-
-/** The subset of a decoded split the adapters read (the data package's `ImageSet`). */
-export interface ImageSetLike {
-  readonly images: Uint8Array;
-  readonly labels: Int32Array;
-  readonly count: number;
-  readonly height: number;
-  readonly width: number;
-  readonly channels: number;
-}
 
 /**
  * View a resolved curriculum as the loop's plan.
  *
  * @example
  * ```ts
- * import { resolveCurriculum } from "@efficienttrain/core";
+ * import { resolveCurriculum } from "@efficienttrain/curricula";
  * import { curriculumPlan } from "@efficienttrain/train";
  * const resolved = resolveCurriculum({
  *   progress: "epochs",
@@ -60,7 +51,7 @@ export function curriculumPlan(resolved: ResolvedCurriculum): CurriculumPlan {
  * console.assert(evalSetOf(set).batch(1, 2).n === 1);
  * ```
  */
-export function evalSetOf(set: ImageSetLike): EvalSet {
+export function evalSetOf(set: ImageSet): EvalSet {
   const per = set.height * set.width * set.channels;
   return {
     count: set.count,

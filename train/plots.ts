@@ -5,7 +5,7 @@
  */
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import type { ResolvedCurriculum } from "@efficienttrain/core";
+import type { ResolvedCurriculum } from "@efficienttrain/curricula";
 
 /** One point of a line series. */
 export interface SeriesPoint {
@@ -74,7 +74,7 @@ export async function lineChartSvg(
  *
  * @example
  * ```ts
- * import { resolveCurriculum } from "@efficienttrain/core";
+ * import { resolveCurriculum } from "@efficienttrain/curricula";
  * import { curriculumPoints } from "@efficienttrain/train";
  * const r = resolveCurriculum({ progress: "epochs", segments: [
  *   { kind: "stage", size: 16, magnitude: 3, length: 1 },

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type ResolvedCurriculum, writeTextFileAtomic } from "@efficienttrain/core";
+import { writeTextFileAtomic } from "@efficienttrain/core";
+import type { ResolvedCurriculum } from "@efficienttrain/curricula";
 import type { MetricRecord } from "./trainer.ts";
 import { curriculumPoints, lineChartSvg, type SeriesPoint } from "./plots.ts";
 

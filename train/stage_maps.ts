@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { InvalidArgumentError, type Model, type ResolvedCurriculum } from "@efficienttrain/core";
+import { InvalidArgumentError, type Model } from "@efficienttrain/core";
+import type { ResolvedCurriculum } from "@efficienttrain/curricula";
 
 /** The model's feature maps at one curriculum stage. */
 export interface StageMaps {
@@ -25,7 +26,7 @@ export interface StageMaps {
  *
  * @example
  * ```ts
- * import { resolveCurriculum } from "@efficienttrain/core";
+ * import { resolveCurriculum } from "@efficienttrain/curricula";
  * import { checkStageMaps } from "@efficienttrain/train";
  * const model = { name: "toy", featureMapSides: (s?: number) => [s! / 2, s! / 4] };
  * const r = resolveCurriculum({ progress: "epochs", segments: [{ kind: "stage", size: 4, magnitude: 9, length: 1 }] }, { epochs: 1, imageSize: 4 });

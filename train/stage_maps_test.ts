@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import "@tensorflow/tfjs-backend-cpu";
-import { type Curriculum, InvalidArgumentError, resolveCurriculum } from "@efficienttrain/core";
+import { InvalidArgumentError } from "@efficienttrain/core";
+import { type Curriculum, resolveCurriculum } from "@efficienttrain/curricula";
 import { createModel } from "@efficienttrain/models";
 import { checkStageMaps } from "./stage_maps.ts";
 

@@ -13,6 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
+  assertFloat32Images,
   cropBand,
   type CropMode,
   type CropOptions,
@@ -31,13 +32,7 @@ import {
 
 function validate(images: tf.Tensor, options: CropOptions): ResolvedCrop {
   const r = validateCropOptions(images.shape, { ...options, dtype: images.dtype });
-  if (images.dtype !== "float32") {
-    throw new InvalidArgumentError({
-      argument: "images.dtype",
-      value: JSON.stringify(images.dtype),
-      reason: "tfjs tensors must be float32",
-    });
-  }
+  assertFloat32Images(images);
   if (r.checkFinite) assertFiniteTensor(images, "images");
   return r;
 }

@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
-  InvalidArgumentError,
+  assertFloat32Images,
   type ResizeFilterOptions,
   resizeMatrix,
   type ResizeOptions,
@@ -69,13 +69,7 @@ export function resizeFactors(
  */
 export function resize(images: tf.Tensor4D, options: ResizeOptions): tf.Tensor4D {
   const r = validateResizeOptions(images.shape, { ...options, dtype: images.dtype });
-  if (images.dtype !== "float32") {
-    throw new InvalidArgumentError({
-      argument: "images.dtype",
-      value: JSON.stringify(images.dtype),
-      reason: "tfjs tensors must be float32",
-    });
-  }
+  assertFloat32Images(images);
   if (r.checkFinite) assertFiniteTensor(images, "images");
   if (r.filter.method === "bilinear" && !r.filter.antialias) {
     return tf.tidy(() => {

@@ -9,7 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { type CropOptions, InvalidArgumentError, validateCropOptions } from "@efficienttrain/core";
+import { assertFloat32Images, type CropOptions, validateCropOptions } from "@efficienttrain/core";
 import { WebGPUError } from "./device.ts";
 import { lowFrequencyCropGPUFactors } from "./low_frequency_crop.ts";
 import { applySeparableGPU } from "./separable.ts";
@@ -52,13 +52,7 @@ export function lowFrequencyCropTfjsWebGPU(images: tf.Tensor4D, options: CropOpt
     throw new WebGPUError({ reason: `the current tfjs backend is ${tf.getBackend()}, not webgpu` });
   }
   const r = validateCropOptions(images.shape, { ...options, dtype: images.dtype });
-  if (images.dtype !== "float32") {
-    throw new InvalidArgumentError({
-      argument: "images.dtype",
-      value: JSON.stringify(images.dtype),
-      reason: "tfjs tensors must be float32",
-    });
-  }
+  assertFloat32Images(images);
   if (r.outH === r.h && r.outW === r.w) return tf.clone(images);
   let input: GPUBuffer;
   let release: () => void;

@@ -6,11 +6,8 @@
  * @module
  */
 import { Schema, SchemaIssue } from "effect";
-import { showValue, taggedError, type TaggedErrorClass } from "../errors.ts";
-import { RESIZE_METHODS, type ResizeMethod } from "../resample.ts";
-
-/** How a stage shrinks a full-size batch to B×B: the paper's low-frequency crop or a resize. */
-export type CropMethod = "fft" | `resize:${ResizeMethod}`;
+import { showValue, taggedError, type TaggedErrorClass } from "@efficienttrain/core";
+import { type CropMethod, RESIZE_METHODS } from "@efficienttrain/core";
 
 /**
  * An input side: absolute pixels, or a ratio of the full size H. Absolute sizes are relative
@@ -165,7 +162,7 @@ const RampSegmentSchema = Schema.Struct({
  *
  * @example
  * ```ts
- * import { CurriculumSchema } from "@efficienttrain/core";
+ * import { CurriculumSchema } from "@efficienttrain/curricula";
  * import { Schema } from "effect";
  * const c = Schema.decodeUnknownSync(CurriculumSchema)({
  *   progress: "epochs",
@@ -198,7 +195,7 @@ const CurriculumDecodeBase: TaggedErrorClass<"CurriculumDecodeError", Curriculum
  *
  * @example
  * ```ts
- * import { CurriculumDecodeError } from "@efficienttrain/core";
+ * import { CurriculumDecodeError } from "@efficienttrain/curricula";
  * const e = new CurriculumDecodeError({ source: "a.json", issues: ["segments[0].size: bad"] });
  * console.assert(e.message.includes("segments[0].size"));
  * ```
@@ -236,7 +233,7 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1();
  *
  * @example
  * ```ts
- * import { CurriculumDecodeError, decodeCurriculum } from "@efficienttrain/core";
+ * import { CurriculumDecodeError, decodeCurriculum } from "@efficienttrain/curricula";
  * try {
  *   decodeCurriculum({ progress: "epochs", segments: [{ kind: "stage", size: -3, magnitude: 1, length: 1 }] });
  * } catch (e) {
@@ -293,7 +290,7 @@ function crossFieldIssues(c: Curriculum): string[] {
  *
  * @example
  * ```ts
- * import { parseCurriculumJson } from "@efficienttrain/core";
+ * import { parseCurriculumJson } from "@efficienttrain/curricula";
  * const c = parseCurriculumJson('{"progress":"epochs","segments":[{"kind":"stage","size":32,"magnitude":9,"length":1}]}');
  * console.assert(c.progress === "epochs");
  * ```
@@ -316,7 +313,7 @@ export function parseCurriculumJson(text: string, options: { source?: string } =
  *
  * @example
  * ```ts
- * import { curriculumToJson, parseCurriculumJson } from "@efficienttrain/core";
+ * import { curriculumToJson, parseCurriculumJson } from "@efficienttrain/curricula";
  * const c = { progress: "epochs" as const, segments: [{ kind: "stage" as const, size: 24, magnitude: 3, length: 2 }] };
  * console.assert(parseCurriculumJson(curriculumToJson(c)).segments[0].length === 2);
  * ```
@@ -330,7 +327,7 @@ export function curriculumToJson(curriculum: Curriculum): string {
  *
  * @example
  * ```ts
- * import { curriculumJsonSchema } from "@efficienttrain/core";
+ * import { curriculumJsonSchema } from "@efficienttrain/curricula";
  * console.assert(typeof curriculumJsonSchema() === "object");
  * ```
  */

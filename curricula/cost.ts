@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, showValue } from "../errors.ts";
+import { InvalidArgumentError, showValue } from "@efficienttrain/core";
 import type { ResolvedCurriculum } from "./resolve.ts";
 
 /** The fields of a resolved curriculum the cost model reads. */
@@ -21,7 +21,7 @@ export type CostInput = Pick<
  *
  * @example
  * ```ts
- * import { relativeCompute } from "@efficienttrain/core";
+ * import { relativeCompute } from "@efficienttrain/curricula";
  * const rc = relativeCompute({
  *   imageSize: 224,
  *   baselineEpochs: 10,
@@ -60,7 +60,7 @@ export interface SizeShare {
  *
  * @example
  * ```ts
- * import { computeBySize, resolveCurriculum } from "@efficienttrain/core";
+ * import { computeBySize, resolveCurriculum } from "@efficienttrain/curricula";
  * const r = resolveCurriculum({
  *   progress: "compute",
  *   segments: [{ kind: "stage", size: 16, magnitude: 1, length: 1 }, { kind: "stage", size: 32, magnitude: 9, length: 3 }],
@@ -101,7 +101,7 @@ export type StepTimeProfile = { readonly [size: number]: number };
  *
  * @example
  * ```ts
- * import { secondsPerImage } from "@efficienttrain/core";
+ * import { secondsPerImage } from "@efficienttrain/curricula";
  * console.assert(secondsPerImage({ 16: 1, 32: 4 }, 24) === 2.25);
  * console.assert(secondsPerImage({ 32: 4 }, 64) === 16);
  * ```
@@ -156,7 +156,7 @@ export interface WallTimePrediction {
  *
  * @example
  * ```ts
- * import { predictWallTime, resolveCurriculum } from "@efficienttrain/core";
+ * import { predictWallTime, resolveCurriculum } from "@efficienttrain/curricula";
  * const r = resolveCurriculum({ progress: "epochs", segments: [{ kind: "stage", size: 32, magnitude: 9, length: 1 }] }, { epochs: 2, imageSize: 32 });
  * console.assert(predictWallTime(r, { 32: 0.001 }, { imagesPerEpoch: 1000 }).seconds === 2);
  * ```
@@ -189,7 +189,7 @@ export function predictWallTime(
  *
  * @example
  * ```ts
- * import { predictedSpeedup, resolveCurriculum } from "@efficienttrain/core";
+ * import { predictedSpeedup, resolveCurriculum } from "@efficienttrain/curricula";
  * const r = resolveCurriculum({
  *   progress: "epochs",
  *   segments: [{ kind: "stage", size: 16, magnitude: 1, length: 1 }, { kind: "stage", size: 32, magnitude: 9, length: 1 }],

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { Effect, Exit } from "effect";
-import {
-  CurriculumDecodeError,
-  curriculumToJson,
-  FileError,
-  InvalidArgumentError,
-} from "@efficienttrain/core";
+import { FileError, InvalidArgumentError } from "@efficienttrain/core";
+import { CurriculumDecodeError, curriculumToJson } from "@efficienttrain/curricula";
 import { Curricula, curriculaLayer, presets } from "@efficienttrain/curricula";
 
 const run = <A, E>(program: Effect.Effect<A, E, Curricula>) =>

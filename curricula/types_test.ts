@@ -12,7 +12,7 @@ import {
   repeat,
   scaleToImageSize,
   sequence,
-} from "@efficienttrain/core";
+} from "@efficienttrain/curricula";
 import { presets } from "@efficienttrain/curricula";
 
 function decodeError(value: unknown): CurriculumDecodeError {

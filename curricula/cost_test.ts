@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
+import { InvalidArgumentError } from "@efficienttrain/core";
 import {
   computeBySize,
-  InvalidArgumentError,
   predictedSpeedup,
   predictWallTime,
   relativeCompute,
   resolveCurriculum,
   secondsPerImage,
-} from "@efficienttrain/core";
+} from "@efficienttrain/curricula";
 import { presets } from "@efficienttrain/curricula";
 
 const close = (a: number, b: number, tol = 1e-12) =>

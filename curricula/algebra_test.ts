@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
+import { InvalidArgumentError } from "@efficienttrain/core";
 import {
   constant,
   cosineRamp,
   type Curriculum,
   equalComputeStages,
   equalEpochStages,
-  InvalidArgumentError,
   legalSize,
   linearRamp,
   lrProgress,
@@ -18,7 +18,7 @@ import {
   sequence,
   specToPixels,
   stageAt,
-} from "@efficienttrain/core";
+} from "@efficienttrain/curricula";
 
 const sizes = (c: Curriculum, o: { epochs: number; imageSize: number }) =>
   resolveCurriculum(c, o).stages.map((s) => s.imageSize);

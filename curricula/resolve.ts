@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { InvalidArgumentError, showValue } from "../errors.ts";
-import type { CropMethod, Curriculum, RampSegment, SizeSpec, StageKnobs } from "./types.ts";
-import { legalSize, type SizeRules, specToPixels } from "./sizes.ts";
+import { InvalidArgumentError, showValue } from "@efficienttrain/core";
+import type { CropMethod } from "@efficienttrain/core";
+import type { Curriculum, RampSegment, SizeSpec, StageKnobs } from "./types.ts";
+import { legalSize, type SizeRules, specToPixels } from "./size_spec.ts";
 import { relativeCompute as relativeComputeOf } from "./cost.ts";
 
 /** Options of {@link resolveCurriculum}. */
@@ -203,7 +204,7 @@ function mergePieces(pieces: Piece[]): Piece[] {
  *
  * @example
  * ```ts
- * import { resolveCurriculum } from "@efficienttrain/core";
+ * import { resolveCurriculum } from "@efficienttrain/curricula";
  * const r = resolveCurriculum({
  *   progress: "epochs",
  *   imageSize: 224,
@@ -303,7 +304,7 @@ export function resolveCurriculum(
  *
  * @example
  * ```ts
- * import { resolveCurriculum, stageAt } from "@efficienttrain/core";
+ * import { resolveCurriculum, stageAt } from "@efficienttrain/curricula";
  * const r = resolveCurriculum({
  *   progress: "epochs",
  *   segments: [{ kind: "stage", size: 16, magnitude: 1, length: 1 }, { kind: "stage", size: 32, magnitude: 9, length: 1 }],
@@ -331,7 +332,7 @@ export function stageAt(resolved: ResolvedCurriculum, epoch: number): ResolvedSt
  *
  * @example
  * ```ts
- * import { lrProgress, resolveCurriculum } from "@efficienttrain/core";
+ * import { lrProgress, resolveCurriculum } from "@efficienttrain/curricula";
  * const r = resolveCurriculum({
  *   progress: "compute",
  *   segments: [{ kind: "stage", size: 16, magnitude: 1, length: 1 }, { kind: "stage", size: 32, magnitude: 9, length: 1 }],

@@ -15,7 +15,7 @@ function fmtEpoch(x: number): string {
  *
  * @example
  * ```ts
- * import { curriculumTable, resolveCurriculum } from "@efficienttrain/core";
+ * import { curriculumTable, resolveCurriculum } from "@efficienttrain/curricula";
  * const r = resolveCurriculum({ progress: "epochs", segments: [{ kind: "stage", size: 32, magnitude: 9, length: 1 }] }, { epochs: 3, imageSize: 32 });
  * console.assert(curriculumTable(r).includes("relative compute 1.000"));
  * ```

@@ -4,16 +4,9 @@
  *
  * @module
  */
-import { InvalidArgumentError, showValue } from "../errors.ts";
-import type {
-  CropMethod,
-  Curriculum,
-  RampSegment,
-  Segment,
-  SizeSpec,
-  StageSegment,
-} from "./types.ts";
-import { legalSize, type SizeRules, specToPixels } from "./sizes.ts";
+import { type CropMethod, InvalidArgumentError, showValue } from "@efficienttrain/core";
+import type { Curriculum, RampSegment, Segment, SizeSpec, StageSegment } from "./types.ts";
+import { legalSize, type SizeRules, specToPixels } from "./size_spec.ts";
 
 /** A stage as a constructor argument: `length` defaults to 1. */
 export type StageSpec = Omit<StageSegment, "kind" | "length"> & { readonly length?: number };
@@ -68,7 +61,7 @@ function toStage(spec: StageSpec): StageSegment {
  *
  * @example
  * ```ts
- * import { ratio } from "@efficienttrain/core";
+ * import { ratio } from "@efficienttrain/curricula";
  * console.assert(ratio(112, 224).ratio === 0.5);
  * ```
  */
@@ -85,7 +78,7 @@ export function ratio(size: number, of: number): { readonly ratio: number } {
  *
  * @example
  * ```ts
- * import { constant } from "@efficienttrain/core";
+ * import { constant } from "@efficienttrain/curricula";
  * console.assert(constant({ size: { ratio: 1 }, magnitude: 9 }).segments.length === 1);
  * ```
  */
@@ -98,7 +91,7 @@ export function constant(spec: StageSpec, options: CurriculumOptions = {}): Curr
  *
  * @example
  * ```ts
- * import { equalEpochStages, resolveCurriculum } from "@efficienttrain/core";
+ * import { equalEpochStages, resolveCurriculum } from "@efficienttrain/curricula";
  * const c = equalEpochStages([{ size: 16, magnitude: 1 }, { size: 32, magnitude: 9 }]);
  * console.assert(resolveCurriculum(c, { epochs: 7, imageSize: 32 }).stages[0].endEpoch === 3);
  * ```
@@ -117,7 +110,7 @@ export function equalEpochStages(
  *
  * @example
  * ```ts
- * import { equalComputeStages, resolveCurriculum } from "@efficienttrain/core";
+ * import { equalComputeStages, resolveCurriculum } from "@efficienttrain/curricula";
  * const c = equalComputeStages([{ size: 16, magnitude: 0 }, { size: 32, magnitude: 9 }]);
  * const r = resolveCurriculum(c, { epochs: 10, imageSize: 32 });
  * console.assert(r.stages[0].endEpoch === 20 && r.totalEpochs === 25);
@@ -139,7 +132,7 @@ export function equalComputeStages(
  *
  * @example
  * ```ts
- * import { ramp, resolveCurriculum } from "@efficienttrain/core";
+ * import { ramp, resolveCurriculum } from "@efficienttrain/curricula";
  * const r = resolveCurriculum(ramp("linear", { from: 16, to: 32, step: 8, magnitude: 9 }), { epochs: 4, imageSize: 32 });
  * console.assert(r.stages.map((s) => s.imageSize).join() === "16,24,32");
  * ```
@@ -159,7 +152,7 @@ export function ramp(
  *
  * @example
  * ```ts
- * import { linearRamp } from "@efficienttrain/core";
+ * import { linearRamp } from "@efficienttrain/curricula";
  * console.assert(linearRamp({ from: 16, to: 32, magnitude: 9 }).segments[0].kind === "ramp");
  * ```
  */
@@ -172,7 +165,7 @@ export function linearRamp(spec: RampSpec, options: CurriculumOptions = {}): Cur
  *
  * @example
  * ```ts
- * import { cosineRamp } from "@efficienttrain/core";
+ * import { cosineRamp } from "@efficienttrain/curricula";
  * console.assert(cosineRamp({ from: 16, to: 32, magnitude: 9 }).segments[0].kind === "ramp");
  * ```
  */
@@ -186,7 +179,7 @@ export function cosineRamp(spec: RampSpec, options: CurriculumOptions = {}): Cur
  *
  * @example
  * ```ts
- * import { piecewise, resolveCurriculum } from "@efficienttrain/core";
+ * import { piecewise, resolveCurriculum } from "@efficienttrain/curricula";
  * const c = piecewise([
  *   [0, { kind: "stage", size: 16, magnitude: 5, length: 1 }],
  *   [0.8, { kind: "stage", size: 32, magnitude: 9, length: 1 }],
@@ -226,7 +219,7 @@ function totalLength(c: Curriculum): number {
  *
  * @example
  * ```ts
- * import { constant, sequence } from "@efficienttrain/core";
+ * import { constant, sequence } from "@efficienttrain/curricula";
  * const s = sequence([constant({ size: 16, magnitude: 1 }), constant({ size: 32, magnitude: 9 })], { weights: [3, 1] });
  * console.assert(s.segments[0].length === 3 && s.segments[1].length === 1);
  * ```
@@ -292,7 +285,7 @@ export function sequence(
  *
  * @example
  * ```ts
- * import { equalEpochStages, repeat } from "@efficienttrain/core";
+ * import { equalEpochStages, repeat } from "@efficienttrain/curricula";
  * const c = repeat(equalEpochStages([{ size: 16, magnitude: 1 }, { size: 32, magnitude: 9 }]), 3);
  * console.assert(c.segments.length === 6);
  * ```
@@ -315,7 +308,7 @@ export function repeat(curriculum: Curriculum, times: number): Curriculum {
  *
  * @example
  * ```ts
- * import { equalEpochStages, scaleToEpochs } from "@efficienttrain/core";
+ * import { equalEpochStages, scaleToEpochs } from "@efficienttrain/curricula";
  * const c = scaleToEpochs(equalEpochStages([{ size: 16, magnitude: 1 }, { size: 32, magnitude: 9 }]), 300);
  * console.assert(c.segments[0].length === 150);
  * ```
@@ -336,7 +329,7 @@ export function scaleToEpochs(curriculum: Curriculum, epochs: number): Curriculu
  *
  * @example
  * ```ts
- * import { equalEpochStages, ratio, scaleToImageSize } from "@efficienttrain/core";
+ * import { equalEpochStages, ratio, scaleToImageSize } from "@efficienttrain/curricula";
  * const et = equalEpochStages([160, 160, 160, 192, 224].map((b, k) => ({ size: ratio(b, 224), magnitude: 2 * k + 1 })));
  * const mnist = scaleToImageSize(et, 28, { multipleOf: 2 });
  * console.assert(mnist.segments.map((s) => s.kind === "stage" ? s.size : 0).join() === "20,20,20,24,28");

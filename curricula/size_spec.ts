@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, showValue } from "../errors.ts";
+import { InvalidArgumentError, showValue } from "@efficienttrain/core";
 import type { SizeSpec } from "./types.ts";
 
 const EPS = 1e-9;
@@ -29,7 +29,7 @@ export interface SizeRules {
  *
  * @example
  * ```ts
- * import { legalSize } from "@efficienttrain/core";
+ * import { legalSize } from "@efficienttrain/curricula";
  * console.assert(legalSize(160 / 224 * 32, 32) === 22); // 22.86 → nearest even
  * console.assert(legalSize(192 / 224 * 32, 32) === 28);
  * console.assert(legalSize(100, 224, { multipleOf: 32 }) === 96);
@@ -68,7 +68,7 @@ export function legalSize(exact: number, imageSize: number, rules: SizeRules = {
  *
  * @example
  * ```ts
- * import { specToPixels } from "@efficienttrain/core";
+ * import { specToPixels } from "@efficienttrain/curricula";
  * console.assert(specToPixels({ ratio: 0.5 }, 64) === 32);
  * console.assert(specToPixels(160, 28, { refSize: 224 }) === 20);
  * ```
