@@ -8,14 +8,18 @@ import { Rng } from "@efficienttrain/core";
 import { type AugmentConfig, augmentImage, augmentOutputSize } from "./augment.ts";
 import type { HWC } from "./resize.ts";
 
-/** A batch on the host: NHWC uint8 pixels plus labels and the dataset indices used. */
-export interface LoaderBatch {
+/** A batch of decoded, augmented images on the host: NHWC uint8 pixels and their labels. */
+export interface HostBatch {
   readonly images: Uint8Array;
   readonly labels: Int32Array;
   readonly n: number;
   readonly height: number;
   readonly width: number;
   readonly channels: number;
+}
+
+/** A batch from the loader: a {@link HostBatch} plus the dataset indices used. */
+export interface LoaderBatch extends HostBatch {
   readonly indices: Int32Array;
   readonly epoch: number;
   readonly index: number;

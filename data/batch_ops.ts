@@ -6,17 +6,12 @@
  *
  * @module
  */
+import type { HostBatch } from "./batch.ts";
 import * as tf from "@tensorflow/tfjs-core";
 import { InvalidArgumentError, type Rng } from "@efficienttrain/core";
 
 /** A host batch shape (the loader's output). */
-export interface BatchLike {
-  readonly images: Uint8Array;
-  readonly n: number;
-  readonly height: number;
-  readonly width: number;
-  readonly channels: number;
-}
+export type BatchLike = Omit<HostBatch, "labels">;
 
 function hostToFloat(batch: BatchLike): tf.Tensor4D {
   const { n, height, width, channels } = batch;

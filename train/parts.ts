@@ -7,17 +7,9 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { CropMethod, Model, Rng } from "@efficienttrain/core";
+import type { HostBatch } from "@efficienttrain/data";
 
-/** A batch of decoded, loader-side augmented images on the host. */
-export interface HostBatch {
-  /** NHWC uint8 pixels. */
-  readonly images: Uint8Array;
-  readonly labels: Int32Array;
-  readonly n: number;
-  readonly height: number;
-  readonly width: number;
-  readonly channels: number;
-}
+export type { HostBatch };
 
 /** What the curriculum says for one point of training. */
 export interface StagePoint {
