@@ -4,7 +4,6 @@
  * @module
  */
 import { Context } from "effect";
-import type { TensorOps } from "./ops.ts";
 
 /** Backends a user can ask for on the command line. */
 export const BACKEND_NAMES = ["auto", "cpu", "wasm", "webgpu", "native"] as const;
@@ -38,7 +37,10 @@ export interface BackendInfo {
 }
 
 /**
- * The `Backend` service: an initialised tfjs backend plus the op surface.
+ * The `Backend` service: which tfjs backend is initialised, and why. Models and the trainer
+ * call tfjs ops directly; a backend is a set of kernels registered in tfjs's kernel registry
+ * under its name (see `TensorOpName` for the ops the library relies on), so the service
+ * carries no op table of its own.
  *
  * @example
  * ```ts
@@ -48,7 +50,13 @@ export interface BackendInfo {
  */
 export interface Backend {
   readonly info: BackendInfo;
-  readonly ops: TensorOps;
+  /**
+   * Settle `auto` for the model at hand: when it picked a GPU backend and a CPU engine can
+   * also run, time `probe` (a few training steps of a fresh model, on whichever backend is
+   * current) on both and keep the faster, saying why in the returned info's `reason`. With
+   * an explicitly named backend, or only one candidate, it returns `info` without probing.
+   */
+  readonly race: (probe: () => Promise<number>) => Promise<BackendInfo>;
 }
 
 /** Service key for {@link Backend}; layers live in `@efficienttrain/backend-tfjs`. */

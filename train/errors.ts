@@ -3,6 +3,7 @@
  *
  * @module
  */
+import * as tf from "@tensorflow/tfjs-core";
 import { taggedError, type TaggedErrorClass } from "@efficienttrain/core";
 
 type DivergedFields = { step: number; epoch: number; loss: number; checkpoint: string };
@@ -67,5 +68,46 @@ export class OutOfMemoryError extends OomBase {
   override get message(): string {
     return `out of memory at batch size ${this.batchSize} (${this.reason}). Use a smaller ` +
       `--batch-size with --accumulate k to keep the effective batch ${this.batchSize}.`;
+  }
+}
+
+type NoGradientsFields = { kernel: string };
+const NoGradientsBase: TaggedErrorClass<"NoGradientsError", NoGradientsFields> = taggedError(
+  "NoGradientsError",
+);
+
+/**
+ * Training was asked of a tfjs without registered gradients. tfjs registers them as a side
+ * effect of its union package, which `@efficienttrain/backend-tfjs` loads when it initialises
+ * a backend; the trainer itself does not, so that importing it stays light.
+ *
+ * @example
+ * ```ts
+ * import { NoGradientsError } from "@efficienttrain/train";
+ * console.assert(new NoGradientsError({ kernel: "Conv2D" }).message.includes("initBackend"));
+ * ```
+ */
+export class NoGradientsError extends NoGradientsBase {
+  /** Says how to get the gradients. */
+  override get message(): string {
+    return `tfjs has no gradient registered for ${this.kernel}: initialise a backend first ` +
+      `(initBackend from @efficienttrain/backend-tfjs, or import "@tensorflow/tfjs")`;
+  }
+}
+
+/**
+ * Throw {@link NoGradientsError} unless tfjs has gradients registered (checked on a kernel
+ * every model differentiates through).
+ *
+ * @example
+ * ```ts
+ * import "@tensorflow/tfjs";
+ * import { assertGradientsRegistered } from "@efficienttrain/train";
+ * assertGradientsRegistered();
+ * ```
+ */
+export function assertGradientsRegistered(): void {
+  for (const kernel of ["Add", "Sum", "BatchMatMul"]) {
+    if (tf.getGradient(kernel) === undefined) throw new NoGradientsError({ kernel });
   }
 }

@@ -7,33 +7,19 @@
  */
 import { Effect } from "effect";
 import * as tf from "@tensorflow/tfjs-core";
+import { Backend, InvalidArgumentError, writeTextFileAtomic } from "@efficienttrain/core";
 import {
-  Backend,
-  InvalidArgumentError,
   predictedSpeedup,
   predictWallTime,
   type ResolvedCurriculum,
-  type Rng,
   secondsPerImage,
-  writeTextFileAtomic,
-} from "@efficienttrain/core";
-import {
-  Dataset,
-  defaultAugment,
-  evalCropSet,
-  Loader,
-  mixupCutmix,
-  normalizeBatch,
-  randomErasing,
-  sampleSubset,
-  softTargets,
-} from "@efficienttrain/data";
+} from "@efficienttrain/curricula";
+import { Dataset, defaultAugment, evalCropSet, Loader, sampleSubset } from "@efficienttrain/data";
 import { ModelRegistry, saveModel } from "@efficienttrain/models";
 import { Curricula } from "@efficienttrain/curricula";
-import { cropTo } from "@efficienttrain/backend-tfjs";
 import { curriculumPlan, evalSetOf } from "./assemble.ts";
 import { checkpointPath, type TrainResult } from "./trainer.ts";
-import type { HostBatch, StagePoint, TensorPipeline } from "./parts.ts";
+import { tensorPipeline } from "./pipeline.ts";
 import type { TrainSettings } from "./settings.ts";
 import { RunDirectory } from "./run_dir.ts";
 import { findResumeCheckpoint } from "./checkpoint.ts";
@@ -153,13 +139,35 @@ export function trainJob(
       );
     }
 
-    const model = yield* registry.create(settings.model, {
+    const modelOptions = {
       numClasses,
       inChans: C,
       imgSize: H,
       dropPathRate: settings.dropPath,
       seed: settings.seed,
-    });
+    };
+    // `auto` on a real GPU: a few steps of this model on the GPU and on the CPU engine, the
+    // faster one kept (a no-op for a named backend or a CPU pick).
+    const settled = yield* Effect.promise(() =>
+      backend.race(async () => {
+        const probe = Effect.runSync(registry.create(settings.model, modelOptions));
+        try {
+          const times = await measureStepTimes(probe, [H], {
+            batchSize: Math.min(settings.batchSize, 64),
+            steps: 2,
+            channels: C,
+            numClasses,
+          });
+          return times.min[H] * Math.min(settings.batchSize, 64) * 1000;
+        } finally {
+          probe.dispose();
+        }
+      })
+    );
+    if (settled !== backend.info) {
+      reporter.info(`backend: ${settled.name} (${settled.reason})`);
+    }
+    const model = yield* registry.create(settings.model, modelOptions);
     const loaded = yield* curricula.load(settings.curriculum);
     const curriculum = settings.boundaries === "curriculum"
       ? loaded
@@ -269,7 +277,7 @@ export function trainJob(
         await d.writeJson("config.json", {
           ...(resumes.length > 0 ? { resumes } : {}),
           settings,
-          backend: backend.info,
+          backend: settled,
           versions: { efficienttrain: "0.1.0", deno: Deno.version.deno, tfjs: tf.version_core },
           dataset: dataset.info,
           model: { name: model.name, params: countParams(model), flops: model.flops(H) },
@@ -314,7 +322,7 @@ export function trainJob(
         model: settings.model,
         data: settings.data,
         curriculum: settings.curriculum,
-        backend: backend.info.name,
+        backend: settled.name,
         seed: settings.seed,
         top1: result.final.top1,
         top5: result.final.top5,
@@ -370,41 +378,6 @@ export function summaryLines(summary: JobSummary): string[] {
 }
 
 /** The per-batch tensor work of the recipe, in the authors' order. */
-function tensorPipeline(
-  settings: TrainSettings,
-  info: { mean: readonly number[]; std: readonly number[] },
-  numClasses: number,
-): TensorPipeline {
-  const stats = { mean: info.mean, std: info.std };
-  return {
-    train(batch: HostBatch, { rng, stage }: { rng: Rng; stage: StagePoint }) {
-      return tf.tidy(() => {
-        let x = normalizeBatch(batch, stats);
-        if (settings.randomErasing > 0) {
-          x = randomErasing(x, rng, { probability: settings.randomErasing });
-        }
-        x = cropTo(x, stage.imageSize, stage.cropMethod);
-        const mixing = (settings.mixup > 0 || settings.cutmix > 0) && stage.mixupScale > 0;
-        if (!mixing) {
-          return {
-            images: x,
-            targets: softTargets(batch.labels, numClasses, settings.labelSmoothing),
-          };
-        }
-        const mixed = mixupCutmix(x, batch.labels, rng, {
-          numClasses,
-          mixupAlpha: settings.mixup * stage.mixupScale,
-          cutmixAlpha: settings.cutmix * stage.mixupScale,
-          switchProb: settings.mixupSwitchProb,
-          labelSmoothing: settings.labelSmoothing,
-        });
-        return { images: mixed.images, targets: mixed.targets };
-      });
-    },
-    eval: (batch) => normalizeBatch(batch, stats),
-  };
-}
-
 function describeStages(resolved: ResolvedCurriculum, maps: readonly StageMaps[]): string[] {
   return resolved.stages.map((s, i) =>
     `  stage ${s.index + 1}: epochs ${s.startEpoch.toFixed(2)}–${s.endEpoch.toFixed(2)} ` +
@@ -461,7 +434,7 @@ export interface BudgetPrediction {
  *
  * @example
  * ```ts
- * import { resolveCurriculum } from "@efficienttrain/core";
+ * import { resolveCurriculum } from "@efficienttrain/curricula";
  * import { presets } from "@efficienttrain/curricula";
  * import { predictBudget } from "@efficienttrain/train";
  * const resolved = resolveCurriculum(presets.baseline, { epochs: 2, imageSize: 32 });

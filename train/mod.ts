@@ -13,6 +13,8 @@ export * from "./errors.ts";
 export * from "./parts.ts";
 export * from "./checkpoint.ts";
 export * from "./trainer.ts";
+export * from "./evaluate.ts";
+export * from "./pipeline.ts";
 export * from "./progress.ts";
 export * from "./plots.ts";
 export * from "./run_dir.ts";

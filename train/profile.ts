@@ -5,8 +5,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs";
-import type { Model, StepTimeProfile } from "@efficienttrain/core";
+import type { Model } from "@efficienttrain/core";
+import type { StepTimeProfile } from "@efficienttrain/curricula";
+import { assertGradientsRegistered } from "./errors.ts";
 import { softTargetCrossEntropy } from "./loss.ts";
 
 /** Options of {@link measureStepProfile}. */
@@ -43,6 +44,7 @@ export async function measureStepTimes(
   sizes: readonly number[],
   options: ProfileOptions,
 ): Promise<StepTimes> {
+  assertGradientsRegistered();
   const rounds = options.steps ?? 5;
   const original = model.inputSize;
   const snapshot = new Map([...model.params].map(([k, v]) => [k, tf.clone(v)]));
@@ -54,7 +56,10 @@ export async function measureStepTimes(
     // the same targets serve every size
     const classes = Array.from({ length: options.batchSize }, (_, i) => i % options.numClasses);
     targets = tf.tidy(() =>
-      tf.oneHot(tf.tensor1d(classes, "int32"), options.numClasses).cast("float32") as tf.Tensor2D
+      tf.cast(
+        tf.oneHot(tf.tensor1d(classes, "int32"), options.numClasses),
+        "float32",
+      ) as tf.Tensor2D
     );
     const y = targets;
     const step = async (size: number): Promise<number> => {

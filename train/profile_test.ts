@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import "@tensorflow/tfjs-backend-cpu";
+// Gradients come with a backend package; these tests use tfjs-cpu directly.
+import "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs-core";
 import { createModel } from "@efficienttrain/models";
 import { measureStepTimes } from "./profile.ts";

@@ -7,11 +7,20 @@
 import { Context, Effect, Layer } from "effect";
 import { train, type TrainOptions, type TrainResult } from "./trainer.ts";
 import type { TrainerParts } from "./parts.ts";
-import { CheckpointError, OutOfMemoryError, TrainingDivergedError } from "./errors.ts";
+import {
+  CheckpointError,
+  NoGradientsError,
+  OutOfMemoryError,
+  TrainingDivergedError,
+} from "./errors.ts";
 import { ProgressDisplay } from "./progress.ts";
 
 /** Errors a training run can end with. */
-export type TrainError = TrainingDivergedError | CheckpointError | OutOfMemoryError;
+export type TrainError =
+  | TrainingDivergedError
+  | CheckpointError
+  | OutOfMemoryError
+  | NoGradientsError;
 
 /** Runs the training loop. */
 export interface Trainer {
@@ -48,7 +57,7 @@ export const trainerLayer: Layer.Layer<Trainer> = Layer.succeed(Trainer, {
     }).pipe(
       Effect.catch((e) =>
         e instanceof TrainingDivergedError || e instanceof CheckpointError ||
-          e instanceof OutOfMemoryError
+          e instanceof OutOfMemoryError || e instanceof NoGradientsError
           ? Effect.fail(e)
           : Effect.die(e)
       ),

@@ -8,26 +8,18 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-// tfjs-core registers no gradients; the union package registers them all by side effect.
-import "@tensorflow/tfjs";
-import { pathExists, Rng } from "@efficienttrain/core";
+import { pathExists } from "@efficienttrain/core";
 import { AdamW } from "./optimizer.ts";
 import { ModelEma } from "./ema.ts";
 import { cosineLearningRate } from "./schedule.ts";
-import { softTargetCrossEntropy, topKCounts } from "./loss.ts";
-import type { HostBatch, StagePoint, TrainerParts } from "./parts.ts";
+import { type EvalResult, evaluate } from "./evaluate.ts";
+import type { StagePoint, TrainerParts } from "./parts.ts";
 import type { TrainSettings } from "./settings.ts";
-import { CheckpointError, OutOfMemoryError, TrainingDivergedError } from "./errors.ts";
-import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { assertGradientsRegistered, TrainingDivergedError } from "./errors.ts";
+import { loadCheckpoint } from "./checkpoint.ts";
+import { captureCheckpoint, restoreCheckpoint, type RunIdentity } from "./loop_state.ts";
+import { Stepper } from "./step.ts";
 import type { ProgressDisplay } from "./progress.ts";
-
-/** Evaluation result over a test set. */
-export interface EvalResult {
-  readonly top1: number;
-  readonly top5: number;
-  readonly loss: number;
-  readonly count: number;
-}
 
 /** One line of `metrics.jsonl`. */
 export type MetricRecord =
@@ -103,6 +95,7 @@ export function checkpointPath(runDir: string): string {
  * ```
  */
 export async function train(parts: TrainerParts, options: TrainOptions): Promise<TrainResult> {
+  assertGradientsRegistered();
   const { settings, runDir } = options;
   const { model, curriculum, trainBatches } = parts;
   const log = options.log ?? (() => {});
@@ -119,16 +112,18 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
   const everything = (): Map<string, tf.Variable> => new Map([...model.params, ...model.buffers]);
   let ema = settings.ema ? new ModelEma(everything(), { decay: settings.emaDecay }) : undefined;
 
-  // setInputSize replaces variables whose shape changes (position tables), so the list handed
-  // to variableGrads is rebuilt at every stage change: a stale, disposed variable would be
-  // skipped silently and stop training.
-  let paramList: tf.Variable[] = [];
-  let nameOf = new Map<string, string>();
-  const refreshParams = () => {
-    paramList = [...model.params.values()];
-    nameOf = new Map([...model.params].map(([key, v]) => [v.name, key]));
+  const stepper = new Stepper({
+    model,
+    pipeline: parts.pipeline,
+    optimizer,
+    ema: () => ema,
+    settings,
+  });
+  const identity: RunIdentity = {
+    seed: settings.seed,
+    curriculum: curriculum.name,
+    totalMicroSteps,
   };
-  refreshParams();
 
   let step = 0, trainSeconds = 0, evalSeconds = 0, dataWaitSeconds = 0;
   let history: EpochPoint[] = [];
@@ -140,7 +135,17 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
       throw e;
     });
     if (ckpt) {
-      restore(ckpt);
+      const restored = restoreCheckpoint(
+        ckpt,
+        from,
+        { model, optimizer, ema },
+        identity,
+        settings.emaDecay,
+      );
+      ({ step, trainSeconds, evalSeconds, dataWaitSeconds } = restored.state);
+      history = [...restored.state.history];
+      ema = restored.ema;
+      stepper.refreshParams();
       resumedFromStep = step;
       log(`resumed from ${from} at step ${step} (epoch ${(step / stepsPerEpoch).toFixed(3)})`);
     }
@@ -150,8 +155,6 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
   applyStage(stage, true);
   let lastCheckpointAt = performance.now();
   let windowStart = performance.now(), windowImages = 0, lastLoss = NaN;
-  let accumulated: Map<string, tf.Tensor> | undefined;
-  let accumulatedCount = 0;
   const wallStart = performance.now() / 1000 - trainSeconds - evalSeconds;
 
   while (step < totalMicroSteps) {
@@ -163,18 +166,26 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     try {
       for await (const batch of iterator) {
         const stepStart = performance.now();
+        // The wait for this batch is training time too (and, separately, data-wait time).
         dataWaitSeconds += (stepStart - ready) / 1000;
+        trainSeconds += (stepStart - ready) / 1000;
         const epochFloat = step / stepsPerEpoch;
         const next = curriculum.stageAt(epochFloat);
         if (next.index !== stage.index || next.imageSize !== stage.imageSize) {
           stage = next;
           applyStage(stage, false);
+          trainSeconds += (performance.now() - stepStart) / 1000;
           // The loader augments ahead; restart it here so the new magnitude starts exactly at
           // this batch, as it will after a resume.
           restartIterator = true;
           break;
         }
-        const loss = await microStep(batch, stage, step);
+        const loss = await stepper.microStep(
+          batch,
+          stage,
+          step,
+          learningRate(step / stepsPerEpoch),
+        );
         lastLoss = loss;
         if (!Number.isFinite(loss)) {
           throw new TrainingDivergedError({
@@ -185,7 +196,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
           });
         }
         step++;
-        trainSeconds += (performance.now() - ready) / 1000;
+        trainSeconds += (performance.now() - stepStart) / 1000;
         windowImages += batch.n;
         if (step % settings.logEverySteps === 0 || step === totalMicroSteps) {
           const now = performance.now();
@@ -237,7 +248,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
       throw new Error(`loader ended early at step ${step} of epoch ${epoch}`);
     }
   }
-  accumulated?.forEach((t) => t.dispose());
+  stepper.dispose();
 
   const final = history.length > 0 && history[history.length - 1].step === step
     ? history[history.length - 1]
@@ -290,7 +301,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
       const transforms = model.setInputSize(size);
       optimizer.resample(transforms);
       ema?.resample(transforms);
-      refreshParams();
+      stepper.refreshParams();
     }
     if (!initial) {
       log(
@@ -308,70 +319,6 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
         }),
       );
     }
-  }
-
-  async function microStep(batch: HostBatch, s: StagePoint, globalStep: number): Promise<number> {
-    const rng = new Rng(mixSeed(settings.seed, globalStep));
-    let lossValue = NaN;
-    try {
-      const { value, grads } = tf.tidy(() => {
-        const { images, targets } = parts.pipeline.train(batch, { rng, stage: s });
-        return tf.variableGrads(() => {
-          const logits = model.forward(images, { training: true, seed: rng.nextUint32() });
-          return softTargetCrossEntropy(logits, targets);
-        }, paramList);
-      });
-      // The only reads in a step are async (tfjs-webgpu cannot read synchronously under Deno);
-      // nothing else runs meanwhile since the loop awaits each step.
-      try {
-        lossValue = (await value.data())[0];
-      } finally {
-        value.dispose();
-      }
-      if (!accumulated) {
-        accumulated = new Map();
-        for (const [varName, g] of Object.entries(grads)) accumulated.set(nameOf.get(varName)!, g);
-      } else {
-        for (const [varName, g] of Object.entries(grads)) {
-          const key = nameOf.get(varName)!;
-          const prev = accumulated.get(key)!;
-          accumulated.set(key, tf.add(prev, g));
-          prev.dispose();
-          g.dispose();
-        }
-      }
-    } catch (e) {
-      if (isOutOfMemory(e)) {
-        throw new OutOfMemoryError({ batchSize: batch.n, reason: String((e as Error).message) });
-      }
-      throw e;
-    }
-    accumulatedCount++;
-    if (accumulatedCount === settings.accumulate && Number.isFinite(lossValue)) {
-      const grads = accumulated!;
-      accumulated = undefined;
-      accumulatedCount = 0;
-      let scaled: Map<string, tf.Tensor> = grads;
-      try {
-        if (settings.accumulate > 1) {
-          scaled = new Map([...grads].map(([k, g]) => [k, tf.div(g, settings.accumulate)]));
-        }
-        const clipScale = settings.clipGrad > 0
-          ? await clipFactor(scaled, settings.clipGrad)
-          : undefined;
-        tf.tidy(() => {
-          const clipped = clipScale === undefined
-            ? scaled
-            : new Map([...scaled].map(([k, g]) => [k, tf.mul(g, clipScale)]));
-          optimizer.apply(model.params, clipped, learningRate(globalStep / stepsPerEpoch));
-        });
-      } finally {
-        if (scaled !== grads) scaled.forEach((g) => g.dispose());
-        grads.forEach((g) => g.dispose());
-      }
-      ema?.update(everything());
-    }
-    return lossValue;
   }
 
   async function timedEval(): Promise<EvalResult> {
@@ -393,7 +340,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
       return await evaluate(parts, settings);
     } finally {
       model.setInputSize(stageSize);
-      refreshParams();
+      stepper.refreshParams();
       for (const [k, t] of snapshot) {
         model.params.get(k)!.assign(t);
         t.dispose();
@@ -434,154 +381,12 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
 
   async function checkpoint(): Promise<void> {
     lastCheckpointAt = performance.now();
-    if (accumulatedCount !== 0) return; // only between optimizer steps
-    const opt = optimizer.state();
-    try {
-      await saveCheckpoint(ckptFile, {
-        params: model.params,
-        buffers: model.buffers,
-        optimizer: opt,
-        ema: ema?.weights,
-        state: {
-          step,
-          optimizerStep: opt.step,
-          inputSize: model.inputSize,
-          trainSeconds,
-          evalSeconds,
-          dataWaitSeconds,
-          history,
-          model: model.name,
-          seed: settings.seed,
-          curriculum: curriculum.name,
-          totalMicroSteps,
-        },
-      });
-    } finally {
-      opt.tensors.forEach((t) => t.dispose());
-    }
+    if (!stepper.atOptimizerStep) return; // only between optimizer steps
+    await captureCheckpoint(
+      ckptFile,
+      { model, optimizer, ema },
+      { step, trainSeconds, evalSeconds, dataWaitSeconds, history },
+      identity,
+    );
   }
-
-  function restore(ckpt: Checkpoint): void {
-    const s = ckpt.state;
-    if (
-      s.model !== model.name || s.totalMicroSteps !== totalMicroSteps || s.seed !== settings.seed
-    ) {
-      throw new CheckpointError({
-        path: ckptFile,
-        reason: `checkpoint is for model ${s.model}, seed ${s.seed}, ${s.totalMicroSteps} steps; ` +
-          `this run is ${model.name}, seed ${settings.seed}, ${totalMicroSteps} steps`,
-      });
-    }
-    if (s.inputSize !== model.inputSize) model.setInputSize(s.inputSize);
-    assignAll(model.params, ckpt.params, "parameter");
-    assignAll(model.buffers, ckpt.buffers, "buffer");
-    optimizer.load({ step: s.optimizerStep, tensors: ckpt.optimizer });
-    if (ema && ckpt.ema.size > 0) {
-      ema.dispose();
-      ema = new ModelEma(ckpt.ema, { decay: settings.emaDecay });
-    }
-    for (
-      const t of [
-        ...ckpt.params.values(),
-        ...ckpt.buffers.values(),
-        ...ckpt.optimizer.values(),
-        ...ckpt.ema.values(),
-      ]
-    ) {
-      t.dispose();
-    }
-    refreshParams();
-    step = s.step;
-    trainSeconds = s.trainSeconds;
-    evalSeconds = s.evalSeconds;
-    dataWaitSeconds = s.dataWaitSeconds ?? 0;
-    history = [...s.history];
-  }
-
-  function assignAll(
-    target: ReadonlyMap<string, tf.Variable>,
-    source: ReadonlyMap<string, tf.Tensor>,
-    what: string,
-  ): void {
-    for (const [name, variable] of target) {
-      const t = source.get(name);
-      if (!t) throw new CheckpointError({ path: ckptFile, reason: `missing ${what} ${name}` });
-      if (t.shape.join("x") !== variable.shape.join("x")) {
-        throw new CheckpointError({
-          path: ckptFile,
-          reason: `${what} ${name} has shape [${t.shape}], the model expects [${variable.shape}]`,
-        });
-      }
-      variable.assign(t);
-    }
-  }
-}
-
-/**
- * Evaluate the model on the test set at its current input size.
- *
- * @example
- * ```ts ignore
- * const { top1 } = await evaluate(parts, settings);
- * ```
- */
-export async function evaluate(
-  parts: Pick<TrainerParts, "model" | "pipeline" | "testSet">,
-  settings: Pick<TrainSettings, "evalBatchSize">,
-): Promise<EvalResult> {
-  const { model, pipeline, testSet } = parts;
-  let top1 = 0, top5 = 0, lossSum = 0;
-  const batches = Math.ceil(testSet.count / settings.evalBatchSize);
-  for (let b = 0; b < batches; b++) {
-    const batch = testSet.batch(b, settings.evalBatchSize);
-    const logits = tf.tidy(() => model.forward(pipeline.eval(batch), { training: false }));
-    let counts;
-    try {
-      counts = await topKCounts(logits, batch.labels);
-    } finally {
-      logits.dispose();
-    }
-    top1 += counts.top1;
-    top5 += counts.top5;
-    lossSum += counts.lossSum;
-    if (b % 4 === 3) await new Promise((r) => setTimeout(r, 0));
-  }
-  const n = Math.max(1, testSet.count);
-  return { top1: top1 / n, top5: top5 / n, loss: lossSum / n, count: testSet.count };
-}
-
-/**
- * The factor that clips `grads` to global L2 norm `maxNorm`, or `undefined` when they are
- * within it (or the norm is not finite). The per-tensor squared sums are reduced on the
- * device and come back in one async read; their float64 sum on the host keeps the result
- * bit-identical to summing the float32 partials one read at a time.
- */
-async function clipFactor(
-  grads: ReadonlyMap<string, tf.Tensor>,
-  maxNorm: number,
-): Promise<number | undefined> {
-  if (grads.size === 0) return undefined;
-  const partials = tf.tidy(() => tf.stack([...grads.values()].map((g) => tf.sum(tf.square(g)))));
-  let sums: Float32Array;
-  try {
-    sums = await partials.data() as Float32Array;
-  } finally {
-    partials.dispose();
-  }
-  const total = Math.sqrt(sums.reduce((acc, v) => acc + v, 0));
-  if (total <= maxNorm || !Number.isFinite(total)) return undefined;
-  return maxNorm / (total + 1e-6);
-}
-
-function mixSeed(seed: number, step: number): number {
-  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(step + 1, 0xc2b2ae35);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x27d4eb2d);
-  return (h ^ (h >>> 13)) >>> 0;
-}
-
-function isOutOfMemory(e: unknown): boolean {
-  const text = String((e as Error)?.message ?? e).toLowerCase();
-  return e instanceof RangeError && /array buffer|allocation|memory/.test(text) ||
-    /out of memory|oom|cannot allocate/.test(text);
 }

@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+// Gradients come with a backend package; these tests use tfjs-cpu directly.
+import "@tensorflow/tfjs";
 
 tf.env().set("PROD", true);
 import { decodeTrainSettings } from "./settings.ts";
 import { train } from "./trainer.ts";
 import { syntheticParts } from "./testing.ts";
-import { TrainingDivergedError } from "./errors.ts";
+import { assertGradientsRegistered, NoGradientsError, TrainingDivergedError } from "./errors.ts";
 import { createModel } from "@efficienttrain/models";
 
 await tf.setBackend("cpu");
@@ -116,4 +118,21 @@ Deno.test("train: parameters replaced by a size change (DeiT pos_embed) keep tra
   assert.equal(final.length, atStageChange.length);
   assert.notDeepEqual(final, atStageChange, "pos_embed was updated after the resample");
   model.dispose();
+});
+
+Deno.test("train: without registered gradients it says how to get them", () => {
+  // The registry is global: take one gradient away for the assertion and put it back.
+  const saved = tf.getGradient("Add");
+  assert.ok(saved);
+  tf.unregisterGradient("Add");
+  try {
+    assert.throws(
+      () => assertGradientsRegistered(),
+      (e: unknown) =>
+        e instanceof NoGradientsError && /Add/.test(e.message) && /initBackend/.test(e.message),
+    );
+  } finally {
+    tf.registerGradient(saved);
+  }
+  assertGradientsRegistered();
 });

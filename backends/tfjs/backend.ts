@@ -233,8 +233,8 @@ export async function listBackends(): Promise<BackendAvailability[]> {
 }
 
 /**
- * A layer providing the core `Backend` service on the named backend (`ops` is the tfjs
- * namespace). Fails with {@link BackendError} (or `InvalidArgumentError` for a bad name).
+ * A layer providing the core `Backend` service on the named backend. Fails with
+ * {@link BackendError} (or `InvalidArgumentError` for a bad name).
  *
  * @example
  * ```ts
@@ -259,6 +259,57 @@ export function backendLayer(
         e instanceof BackendError || e instanceof InvalidArgumentError
           ? e
           : new BackendError({ backend: name, reason: String(e) }),
-    }).pipe(Effect.map((info): Backend => ({ info, ops: tf }))),
+    }).pipe(Effect.map((info): Backend => ({
+      info,
+      race: (probe) => name === "auto" ? raceAuto(info, probe) : Promise.resolve(info),
+    }))),
   );
+}
+
+/**
+ * The candidates `auto` races for a model: a GPU pick against the native CPU engine when that
+ * can run too (tfjs-webgpu's kernels were 15–30× slower than native on one CPU core of an
+ * H200 host, so a GPU is not faster by itself).
+ */
+async function raceAuto(info: BackendInfo, probe: () => Promise<number>): Promise<BackendInfo> {
+  if (info.name !== "webgpu") return info;
+  const native = providerOf("native");
+  if (!(await native.probe()).available) return info;
+  const result = await raceBackends(["webgpu", "native"], probe);
+  const [winner] = result.order;
+  const times = result.order.map((n) => `${n} ${result.msPerStep[n].toFixed(0)} ms/step`)
+    .join(", ");
+  const provider = providerOf(winner);
+  return {
+    name: winner,
+    tfjsName: provider.tfjsName,
+    capabilities: capabilitiesOf(provider),
+    reason: oneLine(`${info.reason}; measured for this model: ${times}; using ${winner}`),
+  };
+}
+
+/**
+ * Time `probe` on each backend in turn (each made current first) and leave the fastest
+ * current. `order` lists the backends fastest first.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import { raceBackends } from "@efficienttrain/backend-tfjs";
+ * const r = await raceBackends(["cpu", "wasm"], () => Promise.resolve(tf.getBackend() === "wasm" ? 1 : 2));
+ * console.assert(r.order[0] === "wasm" && tf.getBackend() === "wasm");
+ * ```
+ */
+export async function raceBackends(
+  candidates: readonly ConcreteBackend[],
+  probe: () => Promise<number>,
+): Promise<{ order: ConcreteBackend[]; msPerStep: Record<string, number> }> {
+  const msPerStep: Record<string, number> = {};
+  for (const name of candidates) {
+    await selectTfjs(providerOf(name));
+    msPerStep[name] = await probe();
+  }
+  const order = [...candidates].sort((a, b) => msPerStep[a] - msPerStep[b]);
+  await selectTfjs(providerOf(order[0]));
+  return { order, msPerStep };
 }

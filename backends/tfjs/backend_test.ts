@@ -92,11 +92,11 @@ Deno.test("listBackends lists every concrete backend with a reason", async () =>
 Deno.test("backendLayer provides the Backend service, and fails with a typed error", async () => {
   const name = await Effect.runPromise(
     Effect.provide(
-      Backend.useSync((b) => `${b.info.name}:${typeof b.ops.conv2d}`),
+      Backend.useSync((b) => `${b.info.name}:${b.info.tfjsName}`),
       backendLayer("cpu"),
     ),
   );
-  assert.equal(name, "cpu:function");
+  assert.equal(name, "cpu:cpu");
   const exit = await Effect.runPromiseExit(
     Effect.provide(Backend.useSync((b) => b.info.name), backendLayer("gpu9" as "cpu")),
   );
