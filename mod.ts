@@ -19,8 +19,13 @@
  *
  * @module
  */
-export { resolveCurriculum, type ResolvedCurriculum, stageAt } from "@efficienttrain/core";
 export { initBackend, lowFrequencyCrop } from "@efficienttrain/backend-tfjs";
 export { createModel, listModels, modelInfo, type ModelName } from "@efficienttrain/models";
-export { presetNames, presets } from "@efficienttrain/curricula";
+export {
+  presetNames,
+  presets,
+  resolveCurriculum,
+  type ResolvedCurriculum,
+  stageAt,
+} from "@efficienttrain/curricula";
 export { DEFAULT_TRAIN_SETTINGS, train, trainJob, type TrainSettings } from "@efficienttrain/train";

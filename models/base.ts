@@ -74,6 +74,43 @@ export interface ModelFamily<C extends VariantConfig = VariantConfig> {
   create(name: string, cfg: C, options: CreateModelOptions): Model;
 }
 
+/**
+ * Classifier outputs a variant gets when none is asked for: ImageNet's 1000 for the 224-px
+ * variants, 10 for the small-image ones (CIFAR-10, MNIST, Imagenette).
+ *
+ * @example
+ * ```ts
+ * import { defaultNumClasses } from "@efficienttrain/models";
+ * console.assert(defaultNumClasses(224) === 1000 && defaultNumClasses(32) === 10);
+ * ```
+ */
+export function defaultNumClasses(defaultSize: number): number {
+  return defaultSize >= 224 ? 1000 : 10;
+}
+
+/**
+ * The options every family's constructor takes, with the variant's defaults filled in; the
+ * registry and the `create*` functions both go through here, so they cannot disagree.
+ *
+ * @example
+ * ```ts
+ * import { resolveCreateOptions } from "@efficienttrain/models";
+ * console.assert(resolveCreateOptions({ defaultSize: 32 }, {}).numClasses === 10);
+ * ```
+ */
+export function resolveCreateOptions(
+  cfg: VariantConfig,
+  options: CreateModelOptions,
+): ResolvedOptions {
+  return {
+    numClasses: options.numClasses ?? defaultNumClasses(cfg.defaultSize),
+    inChans: options.inChans ?? 3,
+    imgSize: options.imgSize ?? cfg.defaultSize,
+    dropPathRate: options.dropPathRate ?? 0,
+    seed: options.seed ?? 0,
+  };
+}
+
 /** Legal input sides: every multiple of `step` that is ≥ `min`. */
 export interface InputRule {
   readonly min: number;

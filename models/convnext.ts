@@ -14,6 +14,7 @@ import {
   type CreateModelOptions,
   type InputRule,
   type ModelFamily,
+  resolveCreateOptions,
   type ResolvedOptions,
   SpecModel,
 } from "./base.ts";
@@ -272,11 +273,7 @@ export function createConvNeXt(
   options: CreateModelOptions = {},
 ): Model {
   return new ConvNeXt(name, cfg, {
-    numClasses: options.numClasses ?? 1000,
-    inChans: options.inChans ?? 3,
-    imgSize: options.imgSize ?? cfg.defaultSize,
-    dropPathRate: options.dropPathRate ?? 0,
-    seed: options.seed ?? 0,
+    ...resolveCreateOptions(cfg, options),
     layerScaleInit: options.layerScaleInit ?? 1e-6,
   });
 }

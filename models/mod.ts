@@ -19,9 +19,14 @@
 export {
   acceptsSize,
   type CreateModelOptions,
+  defaultNumClasses,
+  type FamilyName,
   type InputRule,
+  type ModelFamily,
   nearestSize,
+  resolveCreateOptions,
   type ResolvedOptions,
+  type VariantConfig,
 } from "./base.ts";
 export * from "./layers.ts";
 export * from "./resample.ts";

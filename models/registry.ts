@@ -29,15 +29,16 @@ import {
 import {
   acceptsSize,
   type CreateModelOptions,
+  defaultNumClasses,
   type FamilyName,
   type InputRule,
   type ModelFamily,
   type VariantConfig,
 } from "./base.ts";
-import { CONVNEXT_CONFIGS, convnextFamily } from "./convnext.ts";
-import { RESNET_CONFIGS, resnetFamily } from "./resnet.ts";
-import { SWIN_CONFIGS, swinFamily } from "./swin.ts";
-import { VIT_CONFIGS, vitFamily } from "./vit.ts";
+import { type CONVNEXT_CONFIGS, convnextFamily } from "./convnext.ts";
+import { type RESNET_CONFIGS, resnetFamily } from "./resnet.ts";
+import { type SWIN_CONFIGS, swinFamily } from "./swin.ts";
+import { type VIT_CONFIGS, vitFamily } from "./vit.ts";
 
 /** The families the registry is built from, in listing order. A new family goes here. */
 const FAMILIES: readonly ModelFamily[] = [resnetFamily, convnextFamily, vitFamily, swinFamily];
@@ -67,8 +68,11 @@ function build(): Record<ModelName, ModelEntry> {
   for (const family of FAMILIES) {
     for (const [name, cfg] of Object.entries(family.configs)) {
       if (name in out) throw new Error(`model registry: ${name} is defined twice`);
-      const numClasses = cfg.defaultSize >= 224 ? 1000 : 10;
-      out[name] = { family, cfg, defaults: { imgSize: cfg.defaultSize, numClasses } };
+      out[name] = {
+        family,
+        cfg,
+        defaults: { imgSize: cfg.defaultSize, numClasses: defaultNumClasses(cfg.defaultSize) },
+      };
     }
   }
   return out as Record<ModelName, ModelEntry>;
@@ -198,7 +202,7 @@ function inputRule(e: ModelEntry): InputRule {
  * ```
  */
 export function modelInfo(
-  name: ModelName | (string & {}),
+  name: ModelName | (string & Record<never, never>),
   options: CreateModelOptions = {},
 ): ModelInfo {
   const e = entry(name);
@@ -232,7 +236,7 @@ export function modelInfo(
  * ```
  */
 export function createModel(
-  name: ModelName | (string & {}),
+  name: ModelName | (string & Record<never, never>),
   options: CreateModelOptions = {},
 ): Model {
   const e = entry(name);

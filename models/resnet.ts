@@ -15,6 +15,7 @@ import {
   type CreateModelOptions,
   type InputRule,
   type ModelFamily,
+  resolveCreateOptions,
   type ResolvedOptions,
   SpecModel,
 } from "./base.ts";
@@ -362,11 +363,7 @@ export function createResNet(
   options: CreateModelOptions = {},
 ): Model {
   return new ResNet(name, cfg, {
-    numClasses: options.numClasses ?? 1000,
-    inChans: options.inChans ?? 3,
-    imgSize: options.imgSize ?? cfg.defaultSize,
-    dropPathRate: options.dropPathRate ?? 0,
-    seed: options.seed ?? 0,
+    ...resolveCreateOptions(cfg, options),
     zeroInitLast: options.zeroInitLast ?? zeroInitLastDefault(cfg),
   });
 }

@@ -22,6 +22,7 @@ import {
   type CreateModelOptions,
   type InputRule,
   type ModelFamily,
+  resolveCreateOptions,
   type ResolvedOptions,
   SpecModel,
 } from "./base.ts";
@@ -524,13 +525,7 @@ export const SWIN_CONFIGS: {
  * ```
  */
 export function createSwin(name: string, cfg: SwinConfig, options: CreateModelOptions = {}): Model {
-  return new Swin(name, cfg, {
-    numClasses: options.numClasses ?? 1000,
-    inChans: options.inChans ?? 3,
-    imgSize: options.imgSize ?? cfg.defaultSize,
-    dropPathRate: options.dropPathRate ?? 0,
-    seed: options.seed ?? 0,
-  });
+  return new Swin(name, cfg, resolveCreateOptions(cfg, options));
 }
 
 /**

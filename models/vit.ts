@@ -18,6 +18,7 @@ import {
   type CreateModelOptions,
   type InputRule,
   type ModelFamily,
+  resolveCreateOptions,
   type ResolvedOptions,
   SpecModel,
 } from "./base.ts";
@@ -299,13 +300,7 @@ export const VIT_CONFIGS: {
  * ```
  */
 export function createViT(name: string, cfg: ViTConfig, options: CreateModelOptions = {}): Model {
-  return new ViT(name, cfg, {
-    numClasses: options.numClasses ?? 1000,
-    inChans: options.inChans ?? 3,
-    imgSize: options.imgSize ?? cfg.defaultSize,
-    dropPathRate: options.dropPathRate ?? 0,
-    seed: options.seed ?? 0,
-  });
+  return new ViT(name, cfg, resolveCreateOptions(cfg, options));
 }
 
 /**
