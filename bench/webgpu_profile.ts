@@ -1,0 +1,266 @@
+/**
+ * Where a WebGPU training step's time goes (issue 13), next to the native CPU backend on the
+ * same machine: per model, the training step time on both, and for tfjs-webgpu the dispatches
+ * per step by program, the host time spent recording them, host↔device transfers, pipelines
+ * compiled on the first step and on a change of input side (a curriculum stage change), and
+ * GPU time per program where the adapter has timestamp queries.
+ *
+ *   deno task bench:webgpu [--out bench/results/webgpu] [--budget-s 420] [--quick]
+ *        [--models a@side,b@side] [--batch N]
+ *
+ * One AdamW-free SGD step per iteration (forward, backward, update, one read of the loss: the
+ * trainer's shape). Results are written after every model (atomically), so a run cut short by
+ * its budget keeps what it measured; models the budget did not reach are listed as skipped.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import { writeTextFileAtomic } from "@efficienttrain/core";
+import { initBackend } from "@efficienttrain/backend-tfjs";
+import { createModel, modelInfo } from "@efficienttrain/models";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    out: { type: "string", default: "bench/results/webgpu" },
+    "budget-s": { type: "string", default: "420" },
+    quick: { type: "boolean" },
+    models: { type: "string" },
+    batch: { type: "string" },
+  },
+});
+const quick = values.quick === true;
+const deadline = performance.now() + Number(values["budget-s"]) * 1000;
+const DEFAULT_MODELS = [
+  "resnet8_cifar@32",
+  "convnext_micro_patch2_32@32",
+  "deit_micro_patch4_32@32",
+  "swin_micro_patch2_window4_32@32",
+  "resnet18@224",
+  "resnet50@224",
+  "convnext_tiny@224",
+  "deit_tiny_patch16_224@224",
+  "swin_tiny_patch4_window7_224@224",
+];
+const cases = (values.models?.split(",") ?? DEFAULT_MODELS).map((s) => {
+  const [model, side] = s.split("@");
+  return { model, side: Number(side ?? modelInfo(model).defaultSize) };
+});
+const timedSteps = quick ? 1 : 3;
+
+/** The tfjs-webgpu backend object's internals this script reads (tfjs 4.22). */
+interface WebGPUInternals {
+  pipelineCache: Record<string, unknown>;
+  supportTimestampQuery: boolean;
+  recordAndSubmit(program: { constructor: { name: string } }, ...rest: unknown[]): void;
+  read(dataId: object): Promise<unknown>;
+  readSync(dataId: object): unknown;
+  uploadToGPU(dataId: object): void;
+  tensorMap: { get(dataId: object): { resource?: unknown } | undefined };
+}
+
+/** Counters the instrumented backend fills during one step. */
+interface StepCounters {
+  dispatches: Map<string, { calls: number; hostMs: number }>;
+  reads: number;
+  uploads: number;
+}
+
+function instrument(backend: WebGPUInternals): { counters: StepCounters; reset(): void } {
+  const counters: StepCounters = { dispatches: new Map(), reads: 0, uploads: 0 };
+  const record = backend.recordAndSubmit.bind(backend);
+  backend.recordAndSubmit = (program, ...rest) => {
+    const t = performance.now();
+    record(program, ...rest);
+    const name = program.constructor.name;
+    const entry = counters.dispatches.get(name) ?? { calls: 0, hostMs: 0 };
+    entry.calls++;
+    entry.hostMs += performance.now() - t;
+    counters.dispatches.set(name, entry);
+  };
+  const read = backend.read.bind(backend), readSync = backend.readSync.bind(backend);
+  backend.read = (id) => {
+    counters.reads++;
+    return read(id);
+  };
+  backend.readSync = (id) => {
+    counters.reads++;
+    return readSync(id);
+  };
+  const upload = backend.uploadToGPU.bind(backend);
+  backend.uploadToGPU = (id) => {
+    if (backend.tensorMap.get(id)?.resource == null) counters.uploads++;
+    upload(id);
+  };
+  return {
+    counters,
+    reset() {
+      counters.dispatches.clear();
+      counters.reads = 0;
+      counters.uploads = 0;
+    },
+  };
+}
+
+function batchOf(side: number): number {
+  if (values.batch) return Number(values.batch);
+  if (quick) return 4;
+  return side <= 64 ? 128 : 64;
+}
+
+/** One training step; resolves when the GPU has finished it (the loss is read back). */
+async function step(
+  model: ReturnType<typeof createModel>,
+  x: tf.Tensor4D,
+  y: tf.Tensor2D,
+): Promise<void> {
+  const vars = [...model.params.values()];
+  const loss = tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => {
+      const logits = model.forward(x, { training: true });
+      return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+    }, vars);
+    for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name], 0.01)));
+    return value;
+  });
+  await loss.data();
+  loss.dispose();
+}
+
+async function timeOn(
+  backend: "native" | "webgpu",
+  model: string,
+  side: number,
+  batch: number,
+  onReady?: (m: ReturnType<typeof createModel>, x: tf.Tensor4D, y: tf.Tensor2D) => Promise<void>,
+): Promise<{ stepMs: number; imagesPerS: number }> {
+  await initBackend(backend);
+  const m = createModel(model, { numClasses: 10, imgSize: side });
+  const x = tf.randomNormal([batch, side, side, 3], 0, 1, "float32", 1) as tf.Tensor4D;
+  const y = tf.oneHot(tf.randomUniform([batch], 0, 10, "int32", 2), 10).toFloat() as tf.Tensor2D;
+  try {
+    await step(m, x, y); // warm-up: pipelines compiled, buffers allocated
+    await onReady?.(m, x, y);
+    const times: number[] = [];
+    for (let i = 0; i < timedSteps; i++) {
+      const t = performance.now();
+      await step(m, x, y);
+      times.push(performance.now() - t);
+    }
+    const stepMs = times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+    return { stepMs, imagesPerS: batch / (stepMs / 1000) };
+  } finally {
+    tf.dispose([x, y]);
+    m.dispose();
+  }
+}
+
+await initBackend("webgpu");
+const adapter = await navigator.gpu.requestAdapter();
+const webgpu = tf.backend() as unknown as WebGPUInternals;
+const probe = instrument(webgpu);
+const adapterName = adapter?.info
+  ? `${adapter.info.vendor} ${adapter.info.device || adapter.info.architecture}`.trim()
+  : "unknown";
+const slug = (adapterName || "adapter").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(
+  /^-|-$/g,
+  "",
+);
+const report: Record<string, unknown> = {
+  started: new Date().toISOString(),
+  adapter: adapter?.info
+    ? { ...adapter.info, isFallbackAdapter: adapter.info.isFallbackAdapter }
+    : null,
+  timestampQuery: webgpu.supportTimestampQuery,
+  quick,
+  rows: [] as unknown[],
+};
+const rows = report.rows as Record<string, unknown>[];
+
+for (const { model, side } of cases) {
+  if (performance.now() > deadline) {
+    rows.push({ model, side, skipped: "time budget spent" });
+    continue;
+  }
+  const batch = batchOf(side);
+  try {
+    let breakdown: Record<string, unknown> = {};
+    const gpu = await timeOn("webgpu", model, side, batch, async (m, x, y) => {
+      const compiledBefore = Object.keys(webgpu.pipelineCache).length;
+      probe.reset();
+      await step(m, x, y);
+      const c = probe.counters;
+      const programs = [...c.dispatches].sort((a, b) => b[1].hostMs - a[1].hostMs);
+      // A stage change: a new input side compiles the pipelines of every new shape.
+      const smaller = Math.max(modelInfo(model).inputRule.min, side - side / 4);
+      const newSide = Math.round(smaller / modelInfo(model).inputRule.step) *
+        modelInfo(model).inputRule.step;
+      const beforeStage = Object.keys(webgpu.pipelineCache).length;
+      m.setInputSize(newSide);
+      const xs = tf.image.resizeBilinear(x, [newSide, newSide]) as tf.Tensor4D;
+      await step(m, xs, y);
+      xs.dispose();
+      m.setInputSize(side);
+      breakdown = {
+        dispatchesPerStep: programs.reduce((a, [, v]) => a + v.calls, 0),
+        hostRecordMsPerStep: programs.reduce((a, [, v]) => a + v.hostMs, 0),
+        readsPerStep: c.reads,
+        uploadsPerStep: c.uploads,
+        pipelinesAfterWarmup: compiledBefore,
+        pipelinesNewAtStageChange: Object.keys(webgpu.pipelineCache).length - beforeStage,
+        stageChangeSide: newSide,
+        topPrograms: programs.slice(0, 12).map(([name, v]) => ({ name, ...v })),
+      };
+      if (webgpu.supportTimestampQuery) {
+        const info = await tf.time(() => step(m, x, y) as unknown as void);
+        breakdown.gpuKernelMs = info.kernelMs;
+      }
+    });
+    const cpu = performance.now() > deadline
+      ? undefined
+      : await timeOn("native", model, side, batch).catch((e) => ({ error: String(e) }));
+    rows.push({
+      model,
+      side,
+      batch,
+      webgpu: gpu,
+      native: cpu,
+      webgpuOverNative: cpu && "imagesPerS" in cpu ? gpu.imagesPerS / cpu.imagesPerS : null,
+      ...breakdown,
+    });
+  } catch (e) {
+    rows.push({ model, side, batch, error: String(e) });
+  }
+  await initBackend("webgpu");
+  await Deno.mkdir(values.out, { recursive: true });
+  await writeTextFileAtomic(
+    `${values.out}/${slug}.json`,
+    JSON.stringify(report, null, 2) + "\n",
+  );
+  console.log(JSON.stringify(rows[rows.length - 1]));
+}
+
+const fmt = (v: unknown, d = 1): string => typeof v === "number" ? v.toFixed(d) : "–";
+const table = [
+  `# WebGPU training step on ${adapterName} (timestamp queries: ${webgpu.supportTimestampQuery})`,
+  "",
+  `\`deno task bench:webgpu${quick ? " --quick" : ""}\`, ${report.started}. Native: the oneDNN ` +
+  "CPU backend in the same process, same batch.",
+  "",
+  "| model | side | batch | webgpu img/s | native img/s | webgpu / native | dispatches / step | host ms recording | reads / step | uploads / step | pipelines (warm-up) | new pipelines at a stage change | top programs (host ms) |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ...rows.map((r) => {
+    if (r.skipped || r.error) return `| ${r.model} | ${r.side} | – | ${r.skipped ?? r.error} |`;
+    const w = r.webgpu as { imagesPerS: number }, n = r.native as { imagesPerS?: number };
+    const top = (r.topPrograms as { name: string; hostMs: number; calls: number }[] ?? [])
+      .slice(0, 4).map((p) => `${p.name} ×${p.calls} ${p.hostMs.toFixed(0)}`).join(", ");
+    return `| ${r.model} | ${r.side} | ${r.batch} | ${fmt(w.imagesPerS)} | ${
+      fmt(n?.imagesPerS)
+    } | ${fmt(r.webgpuOverNative, 2)} | ${r.dispatchesPerStep} | ${
+      fmt(r.hostRecordMsPerStep, 0)
+    } | ${r.readsPerStep} | ${r.uploadsPerStep} | ${r.pipelinesAfterWarmup} | ${r.pipelinesNewAtStageChange} (→${r.stageChangeSide}) | ${top} |`;
+  }),
+].join("\n") + "\n";
+await writeTextFileAtomic(`${values.out}/${slug}.md`, table);
+console.log(table);
