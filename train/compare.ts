@@ -93,14 +93,19 @@ export function comparisonMarkdown(rows: readonly ComparisonRow[]): string {
     v === undefined || !Number.isFinite(v) ? "–" : `${v.toFixed(digits)}${suffix}`;
   const header = "| model | curriculum | seed | top-1 | Δ top-1 (pp) | train time | " +
     "speedup (measured) | speedup (predicted, FLOPs) | speedup (predicted, profile) | " +
-    "time to baseline −0.5 pp |";
-  const rule = "|" + "---|".repeat(10);
+    "realised / predicted | time to baseline −0.5 pp |";
+  const rule = "|" + "---|".repeat(11);
   const lines = rows.map((r) =>
     `| ${r.model} | ${r.curriculum} | ${r.seed} | ${f(100 * r.top1, 2, "%")} | ` +
     `${f(r.top1Delta, 2)} | ${f(r.trainSeconds, 1, " s")} | ${f(r.speedup, 2, "×")} | ` +
     `${f(r.computeSpeedup, 2, "×")} | ${f(r.predictedSpeedup, 2, "×")} | ${
-      f(r.timeToAccuracy, 1, " s")
-    } |`
+      f(
+        r.speedup !== undefined && r.predictedSpeedup !== undefined
+          ? r.speedup / r.predictedSpeedup
+          : undefined,
+        2,
+      )
+    } | ${f(r.timeToAccuracy, 1, " s")} |`
   );
   return [header, rule, ...lines].join("\n") + "\n";
 }
