@@ -160,18 +160,26 @@ await initBackend("webgpu");
 const adapter = await navigator.gpu.requestAdapter();
 const webgpu = tf.backend() as unknown as WebGPUInternals;
 const probe = instrument(webgpu);
-const adapterName = adapter?.info
-  ? `${adapter.info.vendor} ${adapter.info.device || adapter.info.architecture}`.trim()
-  : "unknown";
+// GPUAdapterInfo's fields are prototype getters: copy them by name (a spread copies none).
+const info = adapter?.info;
+const adapterInfo = info
+  ? {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    isFallbackAdapter: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+  }
+  : null;
+const adapterName = adapterInfo?.description ||
+  `${adapterInfo?.vendor ?? "unknown"} ${adapterInfo?.architecture ?? ""}`.trim();
 const slug = (adapterName || "adapter").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(
   /^-|-$/g,
   "",
 );
 const report: Record<string, unknown> = {
   started: new Date().toISOString(),
-  adapter: adapter?.info
-    ? { ...adapter.info, isFallbackAdapter: adapter.info.isFallbackAdapter }
-    : null,
+  adapter: adapterInfo,
   timestampQuery: webgpu.supportTimestampQuery,
   quick,
   rows: [] as unknown[],
