@@ -246,29 +246,33 @@ for (const { model, side } of cases) {
     `${values.out}/${slug}.json`,
     JSON.stringify(report, null, 2) + "\n",
   );
+  await writeTextFileAtomic(`${values.out}/${slug}.md`, markdownTable());
   console.log(JSON.stringify(rows[rows.length - 1]));
 }
+console.log(markdownTable());
 
-const fmt = (v: unknown, d = 1): string => typeof v === "number" ? v.toFixed(d) : "–";
-const table = [
-  `# WebGPU training step on ${adapterName} (timestamp queries: ${webgpu.supportTimestampQuery})`,
-  "",
-  `\`deno task bench:webgpu${quick ? " --quick" : ""}\`, ${report.started}. Native: the oneDNN ` +
-  "CPU backend in the same process, same batch.",
-  "",
-  "| model | side | batch | webgpu img/s | native img/s | webgpu / native | dispatches / step | host ms recording | reads / step | uploads / step | pipelines (warm-up) | new pipelines at a stage change | top programs (host ms) |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-  ...rows.map((r) => {
-    if (r.skipped || r.error) return `| ${r.model} | ${r.side} | – | ${r.skipped ?? r.error} |`;
-    const w = r.webgpu as { imagesPerS: number }, n = r.native as { imagesPerS?: number };
-    const top = (r.topPrograms as { name: string; hostMs: number; calls: number }[] ?? [])
-      .slice(0, 4).map((p) => `${p.name} ×${p.calls} ${p.hostMs.toFixed(0)}`).join(", ");
-    return `| ${r.model} | ${r.side} | ${r.batch} | ${fmt(w.imagesPerS)} | ${
-      fmt(n?.imagesPerS)
-    } | ${fmt(r.webgpuOverNative, 2)} | ${r.dispatchesPerStep} | ${
-      fmt(r.hostRecordMsPerStep, 0)
-    } | ${r.readsPerStep} | ${r.uploadsPerStep} | ${r.pipelinesAfterWarmup} | ${r.pipelinesNewAtStageChange} (→${r.stageChangeSide}) | ${top} |`;
-  }),
-].join("\n") + "\n";
-await writeTextFileAtomic(`${values.out}/${slug}.md`, table);
-console.log(table);
+function fmt(v: unknown, d = 1): string {
+  return typeof v === "number" ? v.toFixed(d) : "–";
+}
+function markdownTable(): string {
+  return [
+    `# WebGPU training step on ${adapterName} (timestamp queries: ${webgpu.supportTimestampQuery})`,
+    "",
+    `\`deno task bench:webgpu${quick ? " --quick" : ""}\`, ${report.started}. Native: the oneDNN ` +
+    "CPU backend in the same process, same batch.",
+    "",
+    "| model | side | batch | webgpu img/s | native img/s | webgpu / native | dispatches / step | host ms recording | reads / step | uploads / step | pipelines (warm-up) | new pipelines at a stage change | top programs (host ms) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ...rows.map((r) => {
+      if (r.skipped || r.error) return `| ${r.model} | ${r.side} | – | ${r.skipped ?? r.error} |`;
+      const w = r.webgpu as { imagesPerS: number }, n = r.native as { imagesPerS?: number };
+      const top = (r.topPrograms as { name: string; hostMs: number; calls: number }[] ?? [])
+        .slice(0, 4).map((p) => `${p.name} ×${p.calls} ${p.hostMs.toFixed(0)}`).join(", ");
+      return `| ${r.model} | ${r.side} | ${r.batch} | ${fmt(w.imagesPerS)} | ${
+        fmt(n?.imagesPerS)
+      } | ${fmt(r.webgpuOverNative, 2)} | ${r.dispatchesPerStep} | ${
+        fmt(r.hostRecordMsPerStep, 0)
+      } | ${r.readsPerStep} | ${r.uploadsPerStep} | ${r.pipelinesAfterWarmup} | ${r.pipelinesNewAtStageChange} (→${r.stageChangeSide}) | ${top} |`;
+    }),
+  ].join("\n") + "\n";
+}
