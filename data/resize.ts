@@ -233,11 +233,14 @@ export function evalCrop(
     interpolation: options.interpolation ?? "bicubic",
   });
   const top = roundHalfEven((outHeight - size) / 2), left = roundHalfEven((outWidth - size) / 2);
-  return resizeImage(resized, { height: outHeight, width: outWidth, channels }, {
-    outHeight: size,
-    outWidth: size,
-    box: { top, left, height: size, width: size },
-  });
+  // The centre crop is a copy of rows, not a second resampling pass.
+  const rowBytes = size * channels;
+  const out = new Uint8Array(size * rowBytes);
+  for (let y = 0; y < size; y++) {
+    const from = ((top + y) * outWidth + left) * channels;
+    out.set(resized.subarray(from, from + rowBytes), y * rowBytes);
+  }
+  return out;
 }
 
 /**

@@ -29,10 +29,11 @@ import {
 import {
   acceptsSize,
   type CreateModelOptions,
-  defaultNumClasses,
   type FamilyName,
   type InputRule,
   type ModelFamily,
+  resolveCreateOptions,
+  type ResolvedOptions,
   type VariantConfig,
 } from "./base.ts";
 import { type CONVNEXT_CONFIGS, convnextFamily } from "./convnext.ts";
@@ -43,17 +44,10 @@ import { type VIT_CONFIGS, vitFamily } from "./vit.ts";
 /** The families the registry is built from, in listing order. A new family goes here. */
 const FAMILIES: readonly ModelFamily[] = [resnetFamily, convnextFamily, vitFamily, swinFamily];
 
-/** A registry entry: the variant's family, its configuration and its defaults. */
+/** A registry entry: the variant's family and its configuration (which carries its defaults). */
 export interface ModelEntry {
   readonly family: ModelFamily;
   readonly cfg: VariantConfig;
-  readonly defaults: Defaults;
-}
-
-/** Per-variant defaults. */
-export interface Defaults {
-  readonly imgSize: number;
-  readonly numClasses: number;
 }
 
 /** Every registered variant name. */
@@ -68,11 +62,7 @@ function build(): Record<ModelName, ModelEntry> {
   for (const family of FAMILIES) {
     for (const [name, cfg] of Object.entries(family.configs)) {
       if (name in out) throw new Error(`model registry: ${name} is defined twice`);
-      out[name] = {
-        family,
-        cfg,
-        defaults: { imgSize: cfg.defaultSize, numClasses: defaultNumClasses(cfg.defaultSize) },
-      };
+      out[name] = { family, cfg };
     }
   }
   return out as Record<ModelName, ModelEntry>;
@@ -145,18 +135,8 @@ export interface ModelInfo {
   readonly flops: number;
 }
 
-interface Resolved {
-  numClasses: number;
-  inChans: number;
-  imgSize: number;
-}
-
-function resolve(name: string, e: ModelEntry, options: CreateModelOptions): Resolved {
-  const r = {
-    numClasses: options.numClasses ?? e.defaults.numClasses,
-    inChans: options.inChans ?? 3,
-    imgSize: options.imgSize ?? e.defaults.imgSize,
-  };
+function resolve(name: string, e: ModelEntry, options: CreateModelOptions): ResolvedOptions {
+  const r = resolveCreateOptions(e.cfg, options);
   const int = (arg: string, v: number, min: number): void => {
     if (!Number.isInteger(v) || v < min) {
       throw new InvalidArgumentError({
@@ -176,11 +156,10 @@ function resolve(name: string, e: ModelEntry, options: CreateModelOptions): Reso
       reason: `${name} accepts multiples of ${rule.step} that are ≥ ${rule.min}`,
     });
   }
-  const dpr = options.dropPathRate ?? 0;
-  if (!(dpr >= 0 && dpr < 1)) {
+  if (!(r.dropPathRate >= 0 && r.dropPathRate < 1)) {
     throw new InvalidArgumentError({
       argument: "dropPathRate",
-      value: String(dpr),
+      value: String(r.dropPathRate),
       reason: "must be in [0, 1)",
     });
   }
@@ -212,7 +191,7 @@ export function modelInfo(
   return {
     name,
     family: e.family.name,
-    defaultSize: e.defaults.imgSize,
+    defaultSize: e.cfg.defaultSize,
     numClasses: r.numClasses,
     inChans: r.inChans,
     inputRule: inputRule(e),

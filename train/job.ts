@@ -146,6 +146,9 @@ export function trainJob(
       dropPathRate: settings.dropPath,
       seed: settings.seed,
     };
+    // Seconds per image are flat in the batch size past a few dozen images: the step
+    // measurements below (the backend race, the cost model's profile) keep their batch short.
+    const profileBatch = Math.min(settings.batchSize, 64);
     // `auto` on a real GPU: a few steps of this model on the GPU and on the CPU engine, the
     // faster one kept (a no-op for a named backend or a CPU pick).
     const settled = yield* Effect.promise(() =>
@@ -153,12 +156,12 @@ export function trainJob(
         const probe = Effect.runSync(registry.create(settings.model, modelOptions));
         try {
           const times = await measureStepTimes(probe, [H], {
-            batchSize: Math.min(settings.batchSize, 64),
+            batchSize: profileBatch,
             steps: 2,
             channels: C,
             numClasses,
           });
-          return times.min[H] * Math.min(settings.batchSize, 64) * 1000;
+          return times.min[H] * profileBatch * 1000;
         } finally {
           probe.dispose();
         }
@@ -214,8 +217,7 @@ export function trainJob(
       ? undefined
       : yield* Effect.promise(() =>
         measureStepTimes(model, sizes, {
-          // seconds per image are flat in the batch size past a few dozen images; keep it short
-          batchSize: Math.min(settings.batchSize, 64),
+          batchSize: profileBatch,
           steps: 5,
           channels: C,
           numClasses,
@@ -377,7 +379,6 @@ export function summaryLines(summary: JobSummary): string[] {
   ];
 }
 
-/** The per-batch tensor work of the recipe, in the authors' order. */
 function describeStages(resolved: ResolvedCurriculum, maps: readonly StageMaps[]): string[] {
   return resolved.stages.map((s, i) =>
     `  stage ${s.index + 1}: epochs ${s.startEpoch.toFixed(2)}–${s.endEpoch.toFixed(2)} ` +

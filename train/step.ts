@@ -1,26 +1,25 @@
 /**
  * One micro-step of training and the optimizer step it completes: the tensor pipeline, the
  * forward and backward pass, one asynchronous read of the loss, gradient accumulation over
- * `settings.accumulate` micro-batches, optional clipping to a global norm, AdamW and the EMA.
+ * `settings.accumulate` micro-batches, optional clipping to a global norm and AdamW.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type Model, Rng } from "@efficienttrain/core";
 import type { AdamW } from "./optimizer.ts";
-import type { ModelEma } from "./ema.ts";
 import { softTargetCrossEntropy } from "./loss.ts";
 import type { HostBatch, StagePoint, TensorPipeline } from "./parts.ts";
 import type { TrainSettings } from "./settings.ts";
 import { OutOfMemoryError } from "./errors.ts";
 
-/** What a {@link Stepper} works on: the model, its optimizer and EMA, and the recipe. */
+/** What a {@link Stepper} works on: the model, its optimizer, and the recipe. */
 export interface StepperParts {
   readonly model: Model;
   readonly pipeline: TensorPipeline;
   readonly optimizer: AdamW;
-  /** The EMA, read at every optimizer step (a resume may replace it). */
-  readonly ema: () => ModelEma | undefined;
+  /** Called after every optimizer step (the trainer updates its EMA there). */
+  readonly afterOptimizerStep?: () => void;
   readonly settings: Pick<TrainSettings, "seed" | "accumulate" | "clipGrad">;
 }
 
@@ -151,7 +150,7 @@ export class Stepper {
       if (scaled !== grads) scaled.forEach((g) => g.dispose());
       grads.forEach((g) => g.dispose());
     }
-    this.#parts.ema()?.update(new Map([...model.params, ...model.buffers]));
+    this.#parts.afterOptimizerStep?.();
   }
 }
 

@@ -116,7 +116,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     model,
     pipeline: parts.pipeline,
     optimizer,
-    ema: () => ema,
+    afterOptimizerStep: () => ema?.update(everything()),
     settings,
   });
   const identity: RunIdentity = {
