@@ -9,7 +9,6 @@
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { BackendError, initBackend } from "@efficienttrain/backend-tfjs";
 import {
   bicubicMatrix2d,
   createModel,
@@ -20,23 +19,10 @@ import {
   decodeTrainSettings,
   loadCheckpoint,
   type MetricRecord,
-  syntheticParts,
   train,
 } from "@efficienttrain/train";
-
-async function startWebgpu(): Promise<boolean> {
-  const gpu = (navigator as { gpu?: GPU }).gpu;
-  if (gpu === undefined) return false;
-  const adapter = await gpu.requestAdapter().catch(() => null);
-  if (adapter === null) return false;
-  try {
-    await initBackend("webgpu", { allowFallbackAdapter: true });
-    return true;
-  } catch (e) {
-    if (e instanceof BackendError) return false;
-    throw e;
-  }
-}
+import { syntheticParts } from "@efficienttrain/train/testing";
+import { startWebgpu } from "./webgpu_util.ts";
 
 const ignore = !(await startWebgpu());
 const root = new URL("..", import.meta.url).pathname;

@@ -1,6 +1,6 @@
 /**
  * Evaluation: top-1, top-5 and loss of a model on the test set, in batches, at the model's
- * current input side (the trainer sets the full side first).
+ * current input side or, mid-curriculum, at the run's full side.
  *
  * @module
  */
@@ -48,4 +48,40 @@ export async function evaluate(
   }
   const n = Math.max(1, testSet.count);
   return { top1: top1 / n, top5: top5 / n, loss: lossSum / n, count: testSet.count };
+}
+
+/**
+ * Evaluate at the run's full side `parts.imageSize` while the model trains at a smaller stage
+ * side, then put the model back exactly as it was. `afterRestore` runs once the stage side is
+ * back (the stepper re-reads the model's variables there). A model that cannot take the full
+ * side is evaluated at its current one.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await evaluateAtFullSize(parts, settings, () => stepper.refreshParams());
+ * ```
+ */
+export async function evaluateAtFullSize(
+  parts: Pick<TrainerParts, "model" | "pipeline" | "testSet" | "imageSize">,
+  settings: Pick<TrainSettings, "evalBatchSize">,
+  afterRestore: () => void,
+): Promise<EvalResult> {
+  const { model } = parts;
+  const stageSize = model.inputSize;
+  if (stageSize === parts.imageSize || !model.acceptsInputSize(parts.imageSize)) {
+    return evaluate(parts, settings);
+  }
+  // Round-tripping resampled parameters would blur them; snapshot and restore instead.
+  const snapshot = new Map([...model.params].map(([k, v]) => [k, tf.clone(v)]));
+  model.setInputSize(parts.imageSize);
+  try {
+    return await evaluate(parts, settings);
+  } finally {
+    model.setInputSize(stageSize);
+    afterRestore();
+    for (const [k, t] of snapshot) {
+      model.params.get(k)!.assign(t);
+      t.dispose();
+    }
+  }
 }

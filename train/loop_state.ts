@@ -23,6 +23,71 @@ export interface LoopState {
   readonly history: readonly EpochPoint[];
 }
 
+/**
+ * The loop's running tally: its step and clocks, which a checkpoint saves and a resume starts
+ * from. Every wait for the loader counts as training time too, so a loader that cannot keep
+ * up shows in the training time.
+ *
+ * @example
+ * ```ts
+ * import { LoopTally } from "./loop_state.ts";
+ * const tally = new LoopTally();
+ * tally.addDataWait(0.5);
+ * tally.addTraining(1.5);
+ * console.log(tally.trainSeconds, tally.dataWaitSeconds); // 2 0.5
+ * ```
+ */
+export class LoopTally implements LoopState {
+  step = 0;
+  trainSeconds = 0;
+  evalSeconds = 0;
+  dataWaitSeconds = 0;
+  history: readonly EpochPoint[] = [];
+
+  /** Continue from a checkpoint's state. */
+  restore(state: LoopState): void {
+    ({
+      step: this.step,
+      trainSeconds: this.trainSeconds,
+      evalSeconds: this.evalSeconds,
+      dataWaitSeconds: this.dataWaitSeconds,
+    } = state);
+    this.history = [...state.history];
+  }
+
+  /** Seconds spent waiting for a batch: training time, and data-wait time. */
+  addDataWait(seconds: number): void {
+    this.dataWaitSeconds += seconds;
+    this.trainSeconds += seconds;
+  }
+
+  /** Seconds spent computing a step or changing stage. */
+  addTraining(seconds: number): void {
+    this.trainSeconds += seconds;
+  }
+
+  /** Seconds spent evaluating: wall time, not training time. */
+  addEvaluation(seconds: number): void {
+    this.evalSeconds += seconds;
+  }
+
+  /** Append the accuracy reached after an epoch. */
+  addEpoch(point: EpochPoint): void {
+    this.history = [...this.history, point];
+  }
+
+  /** A copy to save. */
+  snapshot(): LoopState {
+    return {
+      step: this.step,
+      trainSeconds: this.trainSeconds,
+      evalSeconds: this.evalSeconds,
+      dataWaitSeconds: this.dataWaitSeconds,
+      history: this.history,
+    };
+  }
+}
+
 /** What a checkpoint must match to be resumed by this run. */
 export interface RunIdentity {
   readonly seed: number;

@@ -18,7 +18,6 @@ export * from "./pipeline.ts";
 export * from "./progress.ts";
 export * from "./plots.ts";
 export * from "./run_dir.ts";
-export * from "./testing.ts";
 export * from "./flags.ts";
 export * from "./assemble.ts";
 export * from "./compare.ts";

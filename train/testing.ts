@@ -27,7 +27,7 @@ let instance = 0;
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
- * import { tinyConvNet } from "@efficienttrain/train";
+ * import { tinyConvNet } from "@efficienttrain/train/testing";
  * await tf.setBackend("cpu");
  * const m = tinyConvNet({ numClasses: 3, inChans: 1, imgSize: 8, seed: 1 });
  * console.assert(m.forward(tf.zeros([2, 8, 8, 1]), { training: false }).shape[1] === 3);
@@ -116,7 +116,7 @@ export function tinyConvNet(
  *
  * @example
  * ```ts
- * import { syntheticBands } from "@efficienttrain/train";
+ * import { syntheticBands } from "@efficienttrain/train/testing";
  * const set = syntheticBands({ count: 4, size: 8, classes: 2, seed: 0 });
  * console.assert(set.images.length === 4 * 8 * 8);
  * ```
@@ -152,7 +152,7 @@ export function syntheticBands(
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
  * import "@tensorflow/tfjs-backend-cpu";
- * import { syntheticParts } from "@efficienttrain/train";
+ * import { syntheticParts } from "@efficienttrain/train/testing";
  * await tf.setBackend("cpu");
  * const parts = syntheticParts({ seed: 0, epochs: 2, small: 6 });
  * console.assert(parts.curriculum.stageAt(0).imageSize === 6);

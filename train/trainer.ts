@@ -12,12 +12,12 @@ import { pathExists } from "@efficienttrain/core";
 import { AdamW } from "./optimizer.ts";
 import { ModelEma } from "./ema.ts";
 import { cosineLearningRate } from "./schedule.ts";
-import { type EvalResult, evaluate } from "./evaluate.ts";
+import { type EvalResult, evaluate, evaluateAtFullSize } from "./evaluate.ts";
 import type { StagePoint, TrainerParts } from "./parts.ts";
 import type { TrainSettings } from "./settings.ts";
 import { assertGradientsRegistered, TrainingDivergedError } from "./errors.ts";
 import { loadCheckpoint } from "./checkpoint.ts";
-import { captureCheckpoint, restoreCheckpoint, type RunIdentity } from "./loop_state.ts";
+import { captureCheckpoint, LoopTally, restoreCheckpoint, type RunIdentity } from "./loop_state.ts";
 import { Stepper } from "./step.ts";
 import type { ProgressDisplay } from "./progress.ts";
 
@@ -125,8 +125,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     totalMicroSteps,
   };
 
-  let step = 0, trainSeconds = 0, evalSeconds = 0, dataWaitSeconds = 0;
-  let history: EpochPoint[] = [];
+  const tally = new LoopTally();
   let resumedFromStep = 0;
   if (options.resume) {
     const from = options.resumeFrom ?? ckptFile;
@@ -142,68 +141,63 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
         identity,
         settings.emaDecay,
       );
-      ({ step, trainSeconds, evalSeconds, dataWaitSeconds } = restored.state);
-      history = [...restored.state.history];
+      tally.restore(restored.state);
       ema = restored.ema;
       stepper.refreshParams();
-      resumedFromStep = step;
-      log(`resumed from ${from} at step ${step} (epoch ${(step / stepsPerEpoch).toFixed(3)})`);
+      resumedFromStep = tally.step;
+      log(
+        `resumed from ${from} at step ${tally.step} ` +
+          `(epoch ${(tally.step / stepsPerEpoch).toFixed(3)})`,
+      );
     }
   }
 
-  let stage: StagePoint = curriculum.stageAt(step / stepsPerEpoch);
+  let stage: StagePoint = curriculum.stageAt(tally.step / stepsPerEpoch);
   applyStage(stage, true);
   let lastCheckpointAt = performance.now();
   let windowStart = performance.now(), windowImages = 0, lastLoss = NaN;
-  const wallStart = performance.now() / 1000 - trainSeconds - evalSeconds;
+  const wallStart = performance.now() / 1000 - tally.trainSeconds - tally.evalSeconds;
 
-  while (step < totalMicroSteps) {
-    const epoch = Math.floor(step / stepsPerEpoch);
-    const startBatch = step - epoch * stepsPerEpoch;
+  while (tally.step < totalMicroSteps) {
+    const epoch = Math.floor(tally.step / stepsPerEpoch);
+    const startBatch = tally.step - epoch * stepsPerEpoch;
     const iterator = trainBatches.batches(epoch, { startBatch, magnitude: stage.magnitude });
     let restartIterator = false;
     let ready = performance.now();
     try {
       for await (const batch of iterator) {
         const stepStart = performance.now();
-        // The wait for this batch is training time too (and, separately, data-wait time).
-        dataWaitSeconds += (stepStart - ready) / 1000;
-        trainSeconds += (stepStart - ready) / 1000;
-        const epochFloat = step / stepsPerEpoch;
+        tally.addDataWait((stepStart - ready) / 1000);
+        const epochFloat = tally.step / stepsPerEpoch;
         const next = curriculum.stageAt(epochFloat);
         if (next.index !== stage.index || next.imageSize !== stage.imageSize) {
           stage = next;
           applyStage(stage, false);
-          trainSeconds += (performance.now() - stepStart) / 1000;
+          tally.addTraining((performance.now() - stepStart) / 1000);
           // The loader augments ahead; restart it here so the new magnitude starts exactly at
           // this batch, as it will after a resume.
           restartIterator = true;
           break;
         }
-        const loss = await stepper.microStep(
-          batch,
-          stage,
-          step,
-          learningRate(step / stepsPerEpoch),
-        );
+        const loss = await stepper.microStep(batch, stage, tally.step, learningRate(epochFloat));
         lastLoss = loss;
         if (!Number.isFinite(loss)) {
           throw new TrainingDivergedError({
-            step,
+            step: tally.step,
             epoch: epochFloat,
             loss,
             checkpoint: await pathExists(ckptFile) ? ckptFile : "",
           });
         }
-        step++;
-        trainSeconds += (performance.now() - stepStart) / 1000;
+        tally.step++;
+        tally.addTraining((performance.now() - stepStart) / 1000);
         windowImages += batch.n;
-        if (step % settings.logEverySteps === 0 || step === totalMicroSteps) {
+        if (tally.step % settings.logEverySteps === 0 || tally.step === totalMicroSteps) {
           const now = performance.now();
           const ips = windowImages / ((now - windowStart) / 1000);
           windowStart = now;
           windowImages = 0;
-          const lr = learningRate(step / stepsPerEpoch);
+          const lr = learningRate(tally.step / stepsPerEpoch);
           emit(
             record("step", {
               loss,
@@ -223,36 +217,35 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
             magnitude: stage.magnitude,
             loss,
             imagesPerSecond: ips,
-            fraction: step / totalMicroSteps,
-            etaSeconds: (trainSeconds / Math.max(1, step - resumedFromStep)) *
-              (totalMicroSteps - step),
+            fraction: tally.step / totalMicroSteps,
+            etaSeconds: (tally.trainSeconds / Math.max(1, tally.step - resumedFromStep)) *
+              (totalMicroSteps - tally.step),
           });
         }
-        const endOfEpoch = step % stepsPerEpoch === 0 || step === totalMicroSteps;
+        const endOfEpoch = tally.step % stepsPerEpoch === 0 || tally.step === totalMicroSteps;
         if (endOfEpoch) {
-          await endEpoch(step / stepsPerEpoch);
+          await endEpoch(tally.step / stepsPerEpoch);
         } else if (
-          (settings.checkpointSteps > 0 && step % settings.checkpointSteps === 0) ||
+          (settings.checkpointSteps > 0 && tally.step % settings.checkpointSteps === 0) ||
           (settings.checkpointMinutes > 0 &&
             performance.now() - lastCheckpointAt > settings.checkpointMinutes * 60_000)
         ) {
           await checkpoint();
         }
-        if (step >= totalMicroSteps || endOfEpoch) break;
+        if (tally.step >= totalMicroSteps || endOfEpoch) break;
         ready = performance.now();
       }
     } finally {
       await iterator.return?.();
     }
-    if (!restartIterator && step % stepsPerEpoch !== 0 && step < totalMicroSteps) {
-      throw new Error(`loader ended early at step ${step} of epoch ${epoch}`);
+    if (!restartIterator && tally.step % stepsPerEpoch !== 0 && tally.step < totalMicroSteps) {
+      throw new Error(`loader ended early at step ${tally.step} of epoch ${epoch}`);
     }
   }
   stepper.dispose();
 
-  const final = history.length > 0 && history[history.length - 1].step === step
-    ? history[history.length - 1]
-    : undefined;
+  const last = tally.history.at(-1);
+  const final = last?.step === tally.step ? last : undefined;
   const finalEval = final
     ? { top1: final.top1, top5: final.top5, loss: final.loss, count: parts.testSet.count }
     : await timedEval();
@@ -264,12 +257,12 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
   return {
     final: finalEval,
     finalEma,
-    steps: step,
-    epochs: step / stepsPerEpoch,
-    trainSeconds,
-    dataWaitSeconds,
+    steps: tally.step,
+    epochs: tally.step / stepsPerEpoch,
+    trainSeconds: tally.trainSeconds,
+    dataWaitSeconds: tally.dataWaitSeconds,
     wallSeconds: performance.now() / 1000 - wallStart,
-    history,
+    history: tally.history,
     resumedFromStep,
   };
 
@@ -287,9 +280,9 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
   ): MetricRecord {
     return {
       kind,
-      step,
-      epoch: step / stepsPerEpoch,
-      trainSeconds,
+      step: tally.step,
+      epoch: tally.step / stepsPerEpoch,
+      trainSeconds: tally.trainSeconds,
       wallSeconds: performance.now() / 1000 - wallStart,
       ...values,
     };
@@ -306,7 +299,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     if (!initial) {
       log(
         `stage ${s.index + 1}/${curriculum.stageCount} at epoch ${
-          (step / stepsPerEpoch).toFixed(2)
+          (tally.step / stepsPerEpoch).toFixed(2)
         }: ` +
           `B=${s.imageSize} m=${s.magnitude} crop=${s.cropMethod}`,
       );
@@ -323,48 +316,28 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
 
   async function timedEval(): Promise<EvalResult> {
     const start = performance.now();
-    const result = await evaluateAtFullSize();
-    evalSeconds += (performance.now() - start) / 1000;
+    const result = await evaluateAtFullSize(parts, settings, () => stepper.refreshParams());
+    tally.addEvaluation((performance.now() - start) / 1000);
     return result;
-  }
-
-  async function evaluateAtFullSize(): Promise<EvalResult> {
-    const stageSize = model.inputSize;
-    if (stageSize === parts.imageSize || !model.acceptsInputSize(parts.imageSize)) {
-      return evaluate(parts, settings);
-    }
-    // Round-tripping resampled parameters would blur them; snapshot and restore instead.
-    const snapshot = new Map([...model.params].map(([k, v]) => [k, tf.clone(v)]));
-    model.setInputSize(parts.imageSize);
-    try {
-      return await evaluate(parts, settings);
-    } finally {
-      model.setInputSize(stageSize);
-      stepper.refreshParams();
-      for (const [k, t] of snapshot) {
-        model.params.get(k)!.assign(t);
-        t.dispose();
-      }
-    }
   }
 
   async function endEpoch(epochFloat: number): Promise<void> {
     const result = await timedEval();
     const point: EpochPoint = {
       epoch: epochFloat,
-      step,
+      step: tally.step,
       top1: result.top1,
       top5: result.top5,
       loss: result.loss,
-      trainSeconds,
+      trainSeconds: tally.trainSeconds,
     };
-    history = [...history, point];
+    tally.addEpoch(point);
     emit(record("epoch", {
       top1: result.top1,
       top5: result.top5,
       testLoss: result.loss,
       trainLoss: lastLoss,
-      dataWaitSeconds,
+      dataWaitSeconds: tally.dataWaitSeconds,
       imageSize: stage.imageSize,
       magnitude: stage.magnitude,
       numTensors: tf.memory().numTensors,
@@ -372,8 +345,8 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     options.progress?.log(
       `epoch ${epochFloat.toFixed(2)}: top-1 ${(result.top1 * 100).toFixed(2)}% ` +
         `top-5 ${(result.top5 * 100).toFixed(2)}% test loss ${result.loss.toFixed(4)} ` +
-        `(train ${trainSeconds.toFixed(1)} s, ${
-          dataWaitSeconds.toFixed(1)
+        `(train ${tally.trainSeconds.toFixed(1)} s, ${
+          tally.dataWaitSeconds.toFixed(1)
         } s of it waiting for data)`,
     );
     await checkpoint();
@@ -385,7 +358,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     await captureCheckpoint(
       ckptFile,
       { model, optimizer, ema },
-      { step, trainSeconds, evalSeconds, dataWaitSeconds, history },
+      tally.snapshot(),
       identity,
     );
   }
