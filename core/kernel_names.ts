@@ -1,7 +1,8 @@
 /**
  * Names of the fused kernels a backend may register beyond tfjs's own, in one place: the
- * models look them up by name (so they import no backend), and the native backend registers
- * them (with their gradients) under these names.
+ * models and the optimizer look them up by name (so they import no backend), and a backend
+ * registers them (with their gradients) under these names: the native backend the norms and
+ * activations, the webgpu backend the optimizer update.
  *
  * @module
  */
@@ -29,4 +30,37 @@ export const FUSED_KERNELS = {
   reluGrad: "EtNativeReluGrad",
   /** Sum/Mean gradient: broadcast `dy` over the reduced axes. */
   broadcastGrad: "EtNativeBroadcastGrad",
+  /**
+   * AdamW's update of one parameter: inputs `param`, `grad`, `m`, `v`; outputs the new
+   * parameter and both moments; attributes {@link AdamWAttrs}.
+   */
+  adamW: "EtAdamW",
 } as const;
+
+/**
+ * The scalars of one AdamW update as the fused kernel takes them (PyTorch's AdamW:
+ * `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²`,
+ * `p ← p − stepSize · m / (√(v · vCorrection) + ε) − decay · p`).
+ *
+ * @example
+ * ```ts
+ * import type { AdamWAttrs } from "@efficienttrain/core";
+ * const lr = 1e-3, t = 1;
+ * const attrs: AdamWAttrs = {
+ *   beta1: 0.9, beta2: 0.999, epsilon: 1e-8, stepSize: lr / (1 - 0.9 ** t),
+ *   vCorrection: 1 / (1 - 0.999 ** t), decay: lr * 0.05,
+ * };
+ * console.assert(attrs.stepSize > lr);
+ * ```
+ */
+export interface AdamWAttrs {
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  /** `lr / (1 − β₁ᵗ)`: the learning rate with the first moment's bias correction. */
+  readonly stepSize: number;
+  /** `1 / (1 − β₂ᵗ)`: the second moment's bias correction. */
+  readonly vCorrection: number;
+  /** `lr · weightDecay`, or 0 for a parameter without decay. */
+  readonly decay: number;
+}

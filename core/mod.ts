@@ -11,6 +11,7 @@ export * from "./rng.ts";
 export * from "./atomic.ts";
 export * from "./checksum.ts";
 export * from "./kernel_names.ts";
+export * from "./fused_gradients.ts";
 export * from "./ops.ts";
 export * from "./backend.ts";
 export * from "./model.ts";

@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "@efficienttrain/core";
 import { batchNormTraining, geluFused, layerNormFused } from "@efficienttrain/backend-native";
+import { adamWStep } from "@efficienttrain/train";
 
 /** One generated case. */
 export interface SweepCase {
@@ -334,6 +335,8 @@ export interface FusedLayers {
   batchNorm: (x: tf.Tensor4D, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor;
   layerNorm: (x: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D) => tf.Tensor;
   gelu: (x: tf.Tensor) => tf.Tensor;
+  /** One AdamW update; the new parameter and both moments, flattened into one tensor. */
+  adamW: (p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor) => tf.Tensor;
 }
 
 /**
@@ -348,6 +351,17 @@ export const FUSED_LAYERS: FusedLayers = {
   },
   layerNorm: (x, g, b) => layerNormFused(x, g, b, 1e-6),
   gelu: geluFused,
+  adamW: (p, g, m, v) => {
+    const out = adamWStep(p, g, m, tf.abs(v), {
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      stepSize: 1e-3 / (1 - 0.9 ** 3),
+      vCorrection: 1 / (1 - 0.999 ** 3),
+      decay: 1e-3 * 0.05,
+    });
+    return tf.concat(out.map((t) => t.flatten()));
+  },
 };
 
 /**
@@ -389,6 +403,12 @@ export function fusedCases(rng: Rng, n: number, fused: FusedLayers = FUSED_LAYER
       shapes: [s],
       fn: (x) => fused.gelu(tf.mul(x, 2)),
       grads: true,
+    });
+    cases.push({
+      name: `adamW [${ls}]`,
+      shapes: [ls, ls, ls, ls],
+      fn: (p, g, m, v) => fused.adamW(p, g, m, v),
+      grads: false,
     });
   }
   return cases;

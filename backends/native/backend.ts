@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { registerFusedGradients } from "@efficienttrain/core";
 import "@tensorflow/tfjs-backend-cpu";
 import { NativeBackendCPU } from "./pool.ts";
 import { loadNativeLibs } from "./ffi.ts";
@@ -13,12 +14,13 @@ import { dnnlContext } from "./dnnl.ts";
 import { convKernels } from "./kernels_conv.ts";
 import { matMulKernels } from "./kernels_matmul.ts";
 import { elementwiseKernels } from "./kernels_elementwise.ts";
-import { batchNormKernels, registerBatchNormGradient } from "./batch_norm.ts";
+import { batchNormKernels } from "./batch_norm.ts";
 import { registerReluGradient, reluGradKernel } from "./relu_grad.ts";
 import { layoutKernels } from "./kernels_layout.ts";
 import { maxPoolKernels } from "./max_pool.ts";
-import { layerNormKernels, registerLayerNormGradient } from "./layer_norm.ts";
-import { geluKernels, registerGeluGradient } from "./gelu.ts";
+import { layerNormKernels } from "./layer_norm.ts";
+import { geluKernels } from "./gelu.ts";
+import { adamWKernel } from "./adamw.ts";
 import { broadcastGradKernel, registerReduceGradients } from "./reduce_grad.ts";
 
 /** The name the backend is registered under in tfjs. */
@@ -47,11 +49,10 @@ export function registerNative(priority = 0): void {
     ...geluKernels(ctx, name),
     broadcastGradKernel(ctx, name),
     ...maxPoolKernels(name),
+    adamWKernel(name),
   ];
-  registerLayerNormGradient();
-  registerGeluGradient();
+  registerFusedGradients();
   registerReduceGradients(name);
-  registerBatchNormGradient();
   registerReluGradient(name);
   const overridden = new Set(overrides.map((k) => k.kernelName));
   tf.registerBackend(name, () => new NativeBackendCPU(), priority);

@@ -160,46 +160,6 @@ export function batchNormKernels(ctx: DnnlContext, backendName: string): KernelC
   ];
 }
 
-let gradientRegistered = false;
-
-/** Register the gradient of {@link BATCH_NORM_TRAIN} (global in tfjs, harmless elsewhere). */
-export function registerBatchNormGradient(): void {
-  if (gradientRegistered) return;
-  gradientRegistered = true;
-  tf.registerGradient({
-    kernelName: BATCH_NORM_TRAIN,
-    inputsToSave: ["x", "scale", "offset"],
-    outputsToSave: [false, true, true],
-    gradFunc: (dys, saved, attrs) => {
-      const all = (Array.isArray(dys) ? dys : [dys]) as tf.Tensor[];
-      const dy = all[0];
-      const [x, scale, offset, mean, variance] = saved;
-      // The three input gradients come out of one kernel call, made here and not in the
-      // thunks: tfjs runs each thunk in its own tidy, which would dispose the other two.
-      const [dx, dScale, dOffset] = tf.engine().runKernel(
-        BATCH_NORM_TRAIN_GRAD,
-        { dy, x, scale, offset, mean, variance } as unknown as tf.NamedTensorMap,
-        attrs as tf.NamedAttrMap,
-      ) as tf.Tensor[];
-      // When the statistics themselves reach the loss (rare: they normally only feed the
-      // running averages), add their paths: d mean/dx = 1/M, d var/dx = 2(x − mean)/M.
-      const dMean = all[1];
-      const dVar = all[2];
-      const nonzero = (t: tf.Tensor | undefined): boolean =>
-        t !== undefined && (t.dataSync() as Float32Array).some((v) => v !== 0);
-      let dxTotal = dx;
-      if (nonzero(dMean) || nonzero(dVar)) {
-        const m = x.size / (x.shape[3] as number);
-        dxTotal = tf.add(
-          dx,
-          tf.div(tf.add(dMean, tf.mul(tf.mul(dVar, 2), tf.sub(x, mean))), m),
-        );
-      }
-      return { x: () => dxTotal, scale: () => dScale, offset: () => dOffset };
-    },
-  });
-}
-
 /** Output of {@link batchNormTraining}. */
 export interface BatchNormTrainingResult {
   /** The normalised, scaled and shifted activation. */

@@ -80,25 +80,6 @@ export function geluKernels(ctx: DnnlContext, backendName: string): KernelConfig
   ];
 }
 
-let gradientRegistered = false;
-
-/** Register the gradient of {@link GELU} (global in tfjs, harmless elsewhere). */
-export function registerGeluGradient(): void {
-  if (gradientRegistered) return;
-  gradientRegistered = true;
-  tf.registerGradient({
-    kernelName: GELU,
-    inputsToSave: ["x"],
-    gradFunc: (dy, saved) => {
-      const [x] = saved;
-      return {
-        x: () =>
-          tf.engine().runKernel(GELU_GRAD, { dy, x } as unknown as tf.NamedTensorMap) as tf.Tensor,
-      };
-    },
-  });
-}
-
 /**
  * Exact (erf) GELU as PyTorch's `nn.GELU()`; one fused kernel each way on the native backend
  * (float32), the erf formula elsewhere.

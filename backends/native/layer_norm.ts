@@ -134,30 +134,6 @@ export function layerNormKernels(ctx: DnnlContext, backendName: string): KernelC
   ];
 }
 
-let gradientRegistered = false;
-
-/** Register the gradient of {@link LAYER_NORM} (global in tfjs, harmless elsewhere). */
-export function registerLayerNormGradient(): void {
-  if (gradientRegistered) return;
-  gradientRegistered = true;
-  tf.registerGradient({
-    kernelName: LAYER_NORM,
-    inputsToSave: ["x", "scale", "offset"],
-    outputsToSave: [false, true, true],
-    gradFunc: (dys, saved, attrs) => {
-      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
-      const [x, scale, offset, mean, variance] = saved;
-      // One kernel gives all three; made here, since tfjs runs each thunk in its own tidy.
-      const [dx, dScale, dOffset] = tf.engine().runKernel(
-        LAYER_NORM_GRAD,
-        { dy, x, scale, offset, mean, variance } as unknown as tf.NamedTensorMap,
-        attrs as tf.NamedAttrMap,
-      ) as tf.Tensor[];
-      return { x: () => dx, scale: () => dScale, offset: () => dOffset };
-    },
-  });
-}
-
 /**
  * Layer norm over the last axis, `(x − mean)/√(var + eps)·scale + offset`, differentiable in
  * all three inputs. On the native backend (float32) it is two fused oneDNN kernels forward and

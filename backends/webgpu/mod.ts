@@ -1,8 +1,9 @@
 /**
  * `@efficienttrain/backend-webgpu`: WGSL kernels on Deno's `navigator.gpu` — EfficientTrain's
- * low-frequency crop and the matrix resizes — plus the shared GPUDevice they run on, which
- * can be tfjs-webgpu's own device (`useDevice`) so buffers move between them without a copy
- * through the host.
+ * low-frequency crop, the matrix resizes and the training kernels tfjs-webgpu lacks (fused
+ * AdamW, batch norm, layer norm, GELU) — plus the shared GPUDevice they run on, which can be
+ * tfjs-webgpu's own device (`useDevice`) so buffers move between them without a copy through
+ * the host.
  *
  * @module
  */
@@ -11,3 +12,9 @@ export * from "./separable.ts";
 export * from "./low_frequency_crop.ts";
 export * from "./resize.ts";
 export * from "./tfjs_interop.ts";
+export * from "./adamw.ts";
+export * from "./batch_norm.ts";
+export * from "./layer_norm.ts";
+export * from "./gelu.ts";
+export * from "./training_kernels.ts";
+export type { WebGPUBackendLike } from "./program.ts";

@@ -5,6 +5,7 @@
  * @module
  */
 import "@tensorflow/tfjs-backend-webgpu";
+import { registerWebgpuTrainingKernels } from "@efficienttrain/backend-webgpu";
 import { tmpdir } from "node:os";
 import type { BackendProvider, ProviderProbe } from "./provider.ts";
 
@@ -62,7 +63,10 @@ export const webgpuProvider: BackendProvider = {
   tfjsName: "webgpu",
   auto: true,
   probe: probeWebgpu,
-  register: () => Promise.resolve(),
+  register: () => {
+    registerWebgpuTrainingKernels();
+    return Promise.resolve();
+  },
   // the host side is one thread; the kernels run on the GPU
   threads: () => 1,
 };

@@ -1,0 +1,285 @@
+/**
+ * The WGSL training kernels on tfjs-webgpu against tfjs-cpu's composite formulas, over swept
+ * shapes (size-1 axes, 1×1 maps, odd sizes, sizes around the workgroup widths, batch 1):
+ * batch norm, layer norm and GELU forward and backward (outputs, statistics and every input
+ * gradient), and a whole training step of the `test_*` models (loss and every parameter's
+ * gradient). The fused AdamW is in `fused_adamw_test.ts`. Runs on llvmpipe; skipped without
+ * an adapter.
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { FUSED_KERNELS, Rng } from "@efficienttrain/core";
+import { createModel } from "@efficienttrain/models";
+import { random, startWebgpu } from "./webgpu_util.ts";
+
+const ignore = !(await startWebgpu());
+
+const BN_SHAPES: readonly [number, number, number, number][] = [
+  [1, 1, 1, 1],
+  [1, 1, 1, 5],
+  [3, 1, 1, 7],
+  [2, 3, 3, 5],
+  [1, 5, 7, 3],
+  [4, 9, 9, 16],
+  [2, 48, 48, 3], // 4,608 rows: the 256-lane reduction
+];
+
+interface BatchNormResult {
+  readonly y: Float32Array;
+  readonly mean: Float32Array;
+  readonly variance: Float32Array;
+  readonly dx: Float32Array;
+  readonly dScale: Float32Array;
+  readonly dOffset: Float32Array;
+  readonly kernels: readonly string[];
+}
+
+/** Batch norm forward and backward of `sum(y · w)`: the fused kernel where registered. */
+async function batchNormOn(
+  backend: string,
+  shape: [number, number, number, number],
+): Promise<BatchNormResult> {
+  await tf.setBackend(backend);
+  const rng = new Rng(shape.reduce((a, b) => a * 31 + b, 7));
+  const c = shape[3];
+  // an offset mean, as activations have, so the centred variance matters
+  const x = tf.tensor4d(random(shape, rng, 3).map((v) => v + 2), shape);
+  const scale = tf.tensor1d(random([c], rng, 1));
+  const offset = tf.tensor1d(random([c], rng, 1));
+  const w = tf.tensor4d(random(shape, rng, 1), shape);
+  const fused = tf.getKernel(FUSED_KERNELS.batchNorm, backend) !== undefined;
+  const forward = (xs: tf.Tensor, s: tf.Tensor, o: tf.Tensor): tf.Tensor[] => {
+    if (fused) {
+      return tf.engine().runKernel(
+        FUSED_KERNELS.batchNorm,
+        { x: xs, scale: s, offset: o },
+        { varianceEpsilon: 1e-5 },
+      ) as tf.Tensor[];
+    }
+    const { mean, variance } = tf.moments(xs, [0, 1, 2]);
+    const k = tf.mul(s, tf.rsqrt(tf.add(variance, 1e-5)));
+    return [tf.add(tf.mul(tf.sub(xs, mean), k), o), mean, variance];
+  };
+  let kernels: string[] = [];
+  const profile = await tf.profile(() => {
+    const [y, mean, variance] = forward(x, scale, offset);
+    const [dx, dScale, dOffset] = tf.grads((a, b, d) => tf.sum(tf.mul(forward(a, b, d)[0], w)))(
+      [x, scale, offset],
+    );
+    return [y, mean, variance, dx, dScale, dOffset];
+  });
+  kernels = profile.kernelNames;
+  const outs = profile.result as tf.Tensor[];
+  const read = async (t: tf.Tensor) => (await t.data()) as Float32Array;
+  const [y, mean, variance, dx, dScale, dOffset] = await Promise.all(outs.map(read));
+  tf.dispose([...outs, x, scale, offset, w]);
+  return { y, mean, variance, dx, dScale, dOffset, kernels };
+}
+
+function worstRelative(got: Float32Array, want: Float32Array): number {
+  assert.equal(got.length, want.length);
+  let scale = 0, err = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+    const d = Math.abs(got[i] - want[i]);
+    if (!(d <= err)) err = d;
+  }
+  return scale === 0 ? err : err / scale;
+}
+
+Deno.test({
+  name: "webgpu: fused batch norm forward and backward match tfjs-cpu over swept shapes",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    assert.ok(tf.getKernel(FUSED_KERNELS.batchNormGrad, "webgpu"));
+    for (const shape of BN_SHAPES) {
+      const gpu = await batchNormOn("webgpu", shape);
+      const cpu = await batchNormOn("cpu", shape);
+      assert.ok(gpu.kernels.includes(FUSED_KERNELS.batchNormGrad), `${shape}: fused backward ran`);
+      assert.ok(!gpu.kernels.includes("Transpose"), `${shape}: no transposes (${gpu.kernels})`);
+      for (const key of ["y", "mean", "variance", "dx", "dScale", "dOffset"] as const) {
+        // a 1-row batch has x̂ = 0: dx is rounding noise around 0 on both
+        if (key === "dx" && shape[0] * shape[1] * shape[2] === 1) continue;
+        const err = worstRelative(gpu[key], cpu[key]);
+        assert.ok(err < 1e-4, `[${shape}] ${key}: relative error ${err}`);
+      }
+    }
+    await tf.setBackend("webgpu");
+  },
+});
+
+/** One training step's loss and gradients on `backend`, read asynchronously. */
+async function stepOn(
+  backend: string,
+  name: string,
+  side: number,
+): Promise<{ loss: number; grads: Map<string, Float32Array>; kernels: readonly string[] }> {
+  await tf.setBackend(backend);
+  const model = createModel(name, { numClasses: 3, inChans: 3, imgSize: side, seed: 5 });
+  const rng = new Rng(9);
+  const x = tf.tensor4d(random([2, side, side, 3], rng, 1), [2, side, side, 3]);
+  const labels = tf.oneHot(tf.tensor1d([0, 2], "int32"), 3);
+  const names = [...model.params.keys()];
+  const vars = names.map((n) => model.params.get(n)!);
+  const profile = await tf.profile(() => {
+    const { value, grads } = tf.variableGrads(
+      () =>
+        tf.losses.softmaxCrossEntropy(
+          labels,
+          model.forward(x, { training: true, seed: 1 }),
+        ) as tf.Scalar,
+      vars,
+    );
+    return [value, ...vars.map((v) => grads[v.name])];
+  });
+  const [value, ...grads] = profile.result as tf.Tensor[];
+  const loss = (await value.data())[0];
+  const host = new Map<string, Float32Array>();
+  for (let i = 0; i < names.length; i++) {
+    host.set(names[i], (await grads[i].data()) as Float32Array);
+  }
+  tf.dispose([value, ...grads, x, labels]);
+  model.dispose();
+  return { loss, grads: host, kernels: profile.kernelNames };
+}
+
+Deno.test({
+  name: "webgpu: a whole training step of test_resnet, test_convnext, test_deit equals tfjs-cpu",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    for (const [name, side] of [["test_resnet", 12], ["test_convnext", 16], ["test_deit", 8]]) {
+      const gpu = await stepOn("webgpu", name as string, side as number);
+      const cpu = await stepOn("cpu", name as string, side as number);
+      const lossErr = Math.abs(gpu.loss - cpu.loss) / Math.abs(cpu.loss);
+      assert.ok(lossErr < 1e-4, `${name}: loss ${gpu.loss} vs ${cpu.loss}`);
+      for (const [param, want] of cpu.grads) {
+        const err = worstRelative(gpu.grads.get(param)!, want);
+        assert.ok(err < 1e-3, `${name} ${param}: gradient relative error ${err}`);
+      }
+      if (name === "test_resnet") {
+        assert.ok(gpu.kernels.includes(FUSED_KERNELS.batchNormGrad), "fused batch norm used");
+      }
+    }
+    await tf.setBackend("webgpu");
+  },
+});
+
+/**
+ * Forward values and the input gradients of `sum(f(inputs)[0] · w)`, with the fused kernel
+ * `kernel` on backends that have it and `composite` elsewhere; the kernels that ran.
+ */
+async function fusedOn(
+  backend: string,
+  kernel: string,
+  attrs: tf.NamedAttrMap,
+  inputs: Record<string, { shape: number[]; values: Float32Array }>,
+  composite: (t: Record<string, tf.Tensor>) => tf.Tensor[],
+): Promise<{ outputs: Float32Array[]; grads: Float32Array[]; kernels: readonly string[] }> {
+  await tf.setBackend(backend);
+  const names = Object.keys(inputs);
+  const tensors = names.map((n) => tf.tensor(inputs[n].values, inputs[n].shape));
+  const fused = tf.getKernel(kernel, backend) !== undefined;
+  const run = (...ts: tf.Tensor[]): tf.Tensor[] => {
+    const named = Object.fromEntries(names.map((n, i) => [n, ts[i]]));
+    if (!fused) return composite(named);
+    const out = tf.engine().runKernel(kernel, named as tf.NamedTensorMap, attrs);
+    return Array.isArray(out) ? out : [out as tf.Tensor];
+  };
+  const rng = new Rng(3);
+  const first = run(...tensors)[0];
+  const w = tf.tensor(random(first.shape, rng, 1), first.shape);
+  first.dispose();
+  const profile = await tf.profile(() => {
+    const outputs = run(...tensors);
+    const grads = tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(run(...ts)[0], w)))(tensors);
+    return [...outputs, ...grads];
+  });
+  const all = profile.result as tf.Tensor[];
+  const values = await Promise.all(all.map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose([...all, ...tensors, w]);
+  const nOut = all.length - names.length;
+  return {
+    outputs: values.slice(0, nOut),
+    grads: values.slice(nOut),
+    kernels: profile.kernelNames,
+  };
+}
+
+async function assertFusedMatchesCpu(
+  label: string,
+  kernel: string,
+  attrs: tf.NamedAttrMap,
+  inputs: Record<string, { shape: number[]; values: Float32Array }>,
+  composite: (t: Record<string, tf.Tensor>) => tf.Tensor[],
+): Promise<void> {
+  const gpu = await fusedOn("webgpu", kernel, attrs, inputs, composite);
+  const cpu = await fusedOn("cpu", kernel, attrs, inputs, composite);
+  assert.ok(gpu.kernels.includes(kernel), `${label}: the fused kernel ran (${gpu.kernels})`);
+  assert.equal(gpu.outputs.length, cpu.outputs.length);
+  [
+    ...gpu.outputs.map((o, i) => [`output ${i}`, o, cpu.outputs[i]] as const),
+    ...gpu.grads.map((g, i) => [`gradient ${Object.keys(inputs)[i]}`, g, cpu.grads[i]] as const),
+  ]
+    .forEach(([what, got, want]) => {
+      const err = worstRelative(got, want);
+      assert.ok(err < 1e-4, `${label} ${what}: relative error ${err}`);
+    });
+}
+
+Deno.test({
+  name: "webgpu: fused layer norm forward and backward match tfjs-cpu over swept shapes",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const shapes = [[1, 1], [3, 5], [2, 7, 33], [4, 300], [1, 1, 1, 8], [2, 3, 3, 8], [70, 3]];
+    for (const shape of shapes) {
+      const rng = new Rng(shape.length * 97 + shape[shape.length - 1]);
+      const c = shape[shape.length - 1];
+      const x = random(shape, rng, 2).map((v) => v + 1);
+      await assertFusedMatchesCpu(
+        `layer norm [${shape}]`,
+        FUSED_KERNELS.layerNorm,
+        { epsilon: 1e-6 },
+        {
+          x: { shape, values: x },
+          scale: { shape: [c], values: random([c], rng, 1) },
+          offset: { shape: [c], values: random([c], rng, 1) },
+        },
+        ({ x, scale, offset }) => {
+          const { mean, variance } = tf.moments(x, -1, true);
+          const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-6)));
+          return [
+            tf.add(tf.mul(normed, scale), offset),
+            tf.squeeze(mean, [-1]),
+            tf.squeeze(variance, [-1]),
+          ];
+        },
+      );
+    }
+  },
+});
+
+Deno.test({
+  name: "webgpu: fused GELU forward and backward match tfjs-cpu's erf formula",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    for (const shape of [[1], [67], [2, 3, 5], [1, 1, 1, 1]]) {
+      const rng = new Rng(shape.length + 40);
+      await assertFusedMatchesCpu(
+        `GELU [${shape}]`,
+        FUSED_KERNELS.gelu,
+        {},
+        { x: { shape, values: random(shape, rng, 5) } },
+        ({ x }) => [tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1))],
+      );
+    }
+  },
+});
