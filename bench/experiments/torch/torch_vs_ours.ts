@@ -1,6 +1,6 @@
 /**
  * `deno task bench:torch [--quick] [--models a,b] [--sizes 32,224] [--batch 128] [--threads 2]`:
- * train the same small variants in PyTorch (`bench/torch_reference.py`, Debian's `python3-torch`,
+ * train the same small variants in PyTorch (`bench/experiments/torch/torch_reference.py`, Debian's `python3-torch`,
  * channels_last, same thread count as ours) and on our `native` backend, then print and write
  * (`bench/results/vs_torch.json`) images/s and the ratio ours/PyTorch per model and size, plus
  * the per-kernel time breakdown of our step.
@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { writeTextFileAtomic } from "@efficienttrain/core";
-import { buildNet, kernelBreakdown, timeSteps, useBackend } from "./step_runner.ts";
+import { buildNet, kernelBreakdown, timeSteps, useBackend } from "../../micro/step_runner.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -74,7 +74,7 @@ async function runTorch(): Promise<{ version: string; results: TorchResult[]; lo
   const load = loadAverage();
   const cmd = new Deno.Command(flags.python!, {
     args: [
-      "bench/torch_reference.py",
+      "bench/experiments/torch/torch_reference.py",
       "--models",
       names,
       "--sizes",
@@ -94,7 +94,7 @@ async function runTorch(): Promise<{ version: string; results: TorchResult[]; lo
   const out = await cmd.output();
   if (!out.success) {
     throw new Error(
-      `bench/torch_reference.py failed (is python3-torch installed? apt-get install ` +
+      `bench/experiments/torch/torch_reference.py failed (is python3-torch installed? apt-get install ` +
         `python3-torch): ${new TextDecoder().decode(out.stderr).trim().split("\n").pop()}`,
     );
   }

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The low-resolution probe (bench/low_res_probe.ts) over four families × sides × backends,
+# The low-resolution probe (bench/experiments/low_res_probe/low_res_probe.ts) over four families × sides × backends,
 # one run at a time on one core; resumable: a (model, side, backend) already in $OUT is skipped.
-# Usage: bench/low_res_probe.sh   (env: OUT, BACKENDS, CASES="model:side ...")
+# Usage: bench/experiments/low_res_probe/low_res_probe.sh   (env: OUT, BACKENDS, CASES="model:side ...")
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 OUT=${OUT:-bench/results/low_res_probe/probe.jsonl}
 BACKENDS=${BACKENDS:-native wasm}
 CASES=${CASES:-"resnet8_cifar:16 resnet8_cifar:22 resnet8_cifar:24 resnet8_cifar:32
@@ -18,7 +18,7 @@ for backend in $BACKENDS; do
     model=${c%%:*} side=${c##*:}
     if grep -q "\"model\":\"$model\",\"side\":$side,\"backend\":\"$backend\"" "$OUT"; then continue; fi
     echo "== $model @ $side on $backend"
-    deno run -A bench/low_res_probe.ts "$model" "$side" --backend "$backend" --out "$OUT"
+    deno run -A bench/experiments/low_res_probe/low_res_probe.ts "$model" "$side" --backend "$backend" --out "$OUT"
   done
 done
-deno run -A bench/low_res_probe_table.ts "$OUT"
+deno run -A bench/experiments/low_res_probe/low_res_probe_table.ts "$OUT"

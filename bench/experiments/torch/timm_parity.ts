@@ -1,10 +1,10 @@
 /**
- * Write what `bench/timm_parity.py` needs to check our models against timm's own: for each
+ * Write what `bench/experiments/torch/timm_parity.py` needs to check our models against timm's own: for each
  * model, its randomly initialised weights (safetensors, PyTorch names and layout), a fixed
  * input batch (.npy, NCHW) and our eval-mode logits (.npy). Random weights are enough: the
  * check is that the same tensors give the same function.
  *
- *   deno run -A bench/timm_parity.ts <dir> [model …]     then   python3 bench/timm_parity.py <dir>
+ *   deno run -A bench/experiments/torch/timm_parity.ts <dir> [model …]     then   python3 bench/experiments/torch/timm_parity.py <dir>
  *
  * @module
  */
@@ -14,7 +14,9 @@ import { initBackend } from "@efficienttrain/backend-tfjs";
 import { createModel, modelInfo, saveModel } from "@efficienttrain/models";
 
 const [dir, ...names] = Deno.args;
-if (!dir) throw new Error("usage: deno run -A bench/timm_parity.ts <dir> [model …]");
+if (!dir) {
+  throw new Error("usage: deno run -A bench/experiments/torch/timm_parity.ts <dir> [model …]");
+}
 const models = names.length > 0
   ? names
   : ["resnet50", "convnext_tiny", "deit_tiny_patch16_224", "swin_tiny_patch4_window7_224"];

@@ -1,5 +1,5 @@
 /**
- * `deno bench -A bench/data_bench.ts`: throughput of the data pipeline. Each bench handles
+ * `deno bench -A bench/micro/data_bench.ts`: throughput of the data pipeline. Each bench handles
  * a fixed number of images (in its name), so images/s = count / time-per-iteration.
  * Uses the first 512 JPEGs of ../shared/data/cifar10-jpg.tar.gz (32 px) and 224/256 px
  * JPEGs made from them (upsampled, mozjpeg q85) for the ImageNet-sized rows.

@@ -3,8 +3,8 @@
  * ResNet at batch 128 on 32×32×3 images, on tfjs-cpu, tfjs-wasm (with our gradient kernels)
  * and our `native` backend, grouped so `deno bench` prints the ratios.
  *
- *   deno bench -A bench/native_bench.ts            # resnet8_cifar
- *   BENCH_MODEL=resnet20_cifar deno bench -A bench/native_bench.ts
+ *   deno bench -A bench/micro/native_bench.ts            # resnet8_cifar
+ *   BENCH_MODEL=resnet20_cifar deno bench -A bench/micro/native_bench.ts
  *
  * tfjs-cpu needs minutes per step at batch 128 (its convolution filter gradient alone is ~100×
  * slower than its forward), so it runs only with BENCH_CPU=1, once. "native, inline net"

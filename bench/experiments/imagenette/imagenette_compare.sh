@@ -15,11 +15,11 @@
 # checkpoint is still on disk continues with --resume; one whose checkpoint is gone (a new
 # clone: checkpoints are not committed) starts again. Commit each finished run as it lands.
 #
-# Usage: bench/imagenette_compare.sh [family ...]
+# Usage: bench/experiments/imagenette/imagenette_compare.sh [family ...]
 #   families: resnet convnext deit swin resnet-seed1 (default: all, in that order)
 #   env: DATA, OUT, EPOCHS (20), SIZE (128), ETPP_FRACTION (1/2), MAX_HOURS (4)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 DATA=${DATA:-imagenette:../shared/data/imagenette2-224.tar.gz}
 OUT=${OUT:-bench/results/imagenette}
 EPOCHS=${EPOCHS:-20}
@@ -83,5 +83,5 @@ for f in "${families[@]}"; do
     *) pair "$f" 0 "baseline efficienttrain-resize" "efficienttrain efficienttrain++" ;;
   esac
 done
-deno run -A bench/headline.ts "$OUT" >/dev/null
+deno run -A bench/experiments/headline.ts "$OUT" >/dev/null
 echo "headline: $OUT/headline.md and $OUT/headline.json"

@@ -4,8 +4,8 @@
  * S·192/224), with the measured time ratio next to the FLOP ratio (B/S)² and the model's own
  * FLOP ratio. The CIFAR ResNets are also measured on MNIST's shape (28×28×1 and 20, 24).
  *
- *   deno bench -A bench/models_bench.ts        # Deno.bench rows + the ratio table at exit
- *   deno run -A bench/models_bench.ts          # only the ratio table
+ *   deno bench -A bench/micro/models_bench.ts        # Deno.bench rows + the ratio table at exit
+ *   deno run -A bench/micro/models_bench.ts          # only the ratio table
  *
  * In `deno run` mode the sizes of one model are timed round-robin (one step each per round)
  * and each row reports its fastest step, which is what survives best on a shared machine.

@@ -4,8 +4,8 @@
  * markdown table (`headline.md`) and one JSON array (`headline.json`, one object per run with
  * the fields below), so the table can be checked by a script.
  *
- *   deno run -A bench/headline.ts bench/results/imagenette
- *   deno run -A bench/headline.ts bench/results/cifar10
+ *   deno run -A bench/experiments/headline.ts bench/results/imagenette
+ *   deno run -A bench/experiments/headline.ts bench/results/cifar10
  *
  * @module
  */

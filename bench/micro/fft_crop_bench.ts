@@ -1,5 +1,5 @@
 /**
- * `deno bench -A bench/fft_crop_bench.ts`: throughput of every low-frequency-crop
+ * `deno bench -A bench/micro/fft_crop_bench.ts`: throughput of every low-frequency-crop
  * implementation at the two curriculum steps (32→24 for CIFAR-size images, 224→160 for
  * ImageNet-size images), batch 64, NCHW, 3 channels, and of the resizes the paper compares
  * against. Each group's baseline is tfjs-wasm's GEMM crop (what `--backend auto` runs here),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference throughput for the small variants that bench/torch_vs_ours.ts runs in Deno.
+"""PyTorch reference throughput for the small variants that bench/experiments/torch/torch_vs_ours.ts runs in Deno.
 
 Trains each model for a few SGD steps (forward + backward + update, batch 128 by default) on
 random NHWC-equivalent (channels_last) inputs with torch.set_num_threads(threads) and prints one
@@ -7,7 +7,7 @@ JSON object: {"torch": version, "threads": n, "results": [{model, size, batch, i
 step_ms}]}. The shapes mirror the TypeScript bench nets exactly (same widths, depths, strides),
 so the images/s are comparable.
 
-Run with Debian's interpreter (apt-get install python3-torch): /usr/bin/python3 bench/torch_reference.py
+Run with Debian's interpreter (apt-get install python3-torch): /usr/bin/python3 bench/experiments/torch/torch_reference.py
 """
 import argparse
 import json

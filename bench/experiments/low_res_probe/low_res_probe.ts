@@ -4,11 +4,11 @@
  * and the top-1 on 2,000 test images at the same S — no curriculum, no size change, no
  * augmentation, so only the model and the resolution vary.
  *
- *   deno run -A bench/low_res_probe.ts <model> <S> [--backend native|wasm|cpu]
+ *   deno run -A bench/experiments/low_res_probe/low_res_probe.ts <model> <S> [--backend native|wasm|cpu]
  *     [--data cifar10:<path>] [--out results.jsonl]
  *
  * With `--out`, the final epoch is appended to that file as one JSON line (model, side,
- * backend, loss, top-1, seconds), which `bench/low_res_probe.sh` collects into a table.
+ * backend, loss, top-1, seconds), which `bench/experiments/low_res_probe/low_res_probe.sh` collects into a table.
  *
  * @module
  */

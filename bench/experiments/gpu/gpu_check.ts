@@ -4,7 +4,7 @@
  * timings, one gradient step of each `test_*` model against tfjs-cpu, and training-step
  * throughput of each family at the sizes the curricula use (time ratio next to FLOP ratio).
  *
- *   deno run -A bench/gpu_check.ts [out.json] [--budget-s 420] [--quick] [--sections crop,parity,steps]
+ *   deno run -A bench/experiments/gpu/gpu_check.ts [out.json] [--budget-s 420] [--quick] [--sections crop,parity,steps]
  *        [--models a,b]   (a subset of the step section's models, in that order)
  *
  * Results are written after every section (atomically), so a run cut short keeps what it

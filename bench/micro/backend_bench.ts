@@ -1,12 +1,12 @@
 /**
- * `deno bench -A bench/backend_bench.ts`: one training step (forward + backward through
+ * `deno bench -A bench/micro/backend_bench.ts`: one training step (forward + backward through
  * `tf.variableGrads`, plus a plain SGD update) of a small conv net — three 3×3 stride-2 convs
  * of widths 16/32/64, each followed by batch norm (as tf.moments, then scale and shift) and
  * ReLU, global average pooling and a 10-way linear head — at batch 64 on 28×28×1 images, on
  * tfjs-cpu and on tfjs-wasm with this package's kernels. The group's baseline is cpu, so deno
  * prints wasm's speed-up; images/s = 64 × iter/s.
  *
- * `deno run -A bench/backend_bench.ts --report` prints images/s and the ratio directly.
+ * `deno run -A bench/micro/backend_bench.ts --report` prints images/s and the ratio directly.
  *
  * Not timed: backend initialisation, building the batch, the first (warm-up) step.
  */

@@ -6,19 +6,24 @@
  * GPU time per program where the adapter has timestamp queries.
  *
  *   deno task bench:webgpu [--out bench/results/webgpu] [--budget-s 420] [--quick]
- *        [--models a@side,b@side] [--batch N]
+ *        [--models a@side,b@side] [--batch N] [--tfjs-formulas]
  *
- * One AdamW-free SGD step per iteration (forward, backward, update, one read of the loss: the
- * trainer's shape). Results are written after every model (atomically), so a run cut short by
+ * `--tfjs-formulas` unregisters the project's WGSL training kernels (fused AdamW, batch norm,
+ * layer norm, GELU) so the step runs tfjs's own formulas, for the before/after of the engine;
+ * its results go to `<adapter>-tfjs-formulas.{json,md}`.
+ *
+ * One training step per iteration as the trainer takes it: forward, backward, the project's
+ * AdamW (fused into one kernel per parameter where the backend has it), one read of the loss. Results are written after every model (atomically), so a run cut short by
  * its budget keeps what it measured; models the budget did not reach are listed as skipped.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { writeTextFileAtomic } from "@efficienttrain/core";
+import { FUSED_KERNELS, writeTextFileAtomic } from "@efficienttrain/core";
 import { initBackend } from "@efficienttrain/backend-tfjs";
 import { createModel, modelInfo } from "@efficienttrain/models";
+import { AdamW } from "@efficienttrain/train";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -28,8 +33,19 @@ const { values } = parseArgs({
     quick: { type: "boolean" },
     models: { type: "string" },
     batch: { type: "string" },
+    "tfjs-formulas": { type: "boolean" },
   },
 });
+const tfjsFormulas = values["tfjs-formulas"] === true;
+
+/** Activate a backend; with `--tfjs-formulas`, without the project's webgpu kernels. */
+async function activate(backend: "native" | "webgpu"): Promise<void> {
+  await initBackend(backend);
+  if (backend !== "webgpu" || !tfjsFormulas) return;
+  for (const name of Object.values(FUSED_KERNELS)) {
+    if (tf.getKernel(name, "webgpu")) tf.unregisterKernel(name, "webgpu");
+  }
+}
 const quick = values.quick === true;
 const deadline = performance.now() + Number(values["budget-s"]) * 1000;
 const DEFAULT_MODELS = [
@@ -109,19 +125,24 @@ function batchOf(side: number): number {
   return side <= 64 ? 128 : 64;
 }
 
+const optimizers = new Map<object, AdamW>();
+
 /** One training step; resolves when the GPU has finished it (the loss is read back). */
 async function step(
   model: ReturnType<typeof createModel>,
   x: tf.Tensor4D,
   y: tf.Tensor2D,
 ): Promise<void> {
-  const vars = [...model.params.values()];
+  const params = model.params;
+  const vars = [...params.values()];
+  let optimizer = optimizers.get(model);
+  if (!optimizer) optimizers.set(model, optimizer = new AdamW({ weightDecay: 0.05 }));
   const loss = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => {
       const logits = model.forward(x, { training: true });
       return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
     }, vars);
-    for (const v of vars) v.assign(tf.sub(v, tf.mul(grads[v.name], 0.01)));
+    optimizer.apply(params, new Map([...params].map(([n, v]) => [n, grads[v.name]])), 1e-3);
     return value;
   });
   await loss.data();
@@ -135,7 +156,7 @@ async function timeOn(
   batch: number,
   onReady?: (m: ReturnType<typeof createModel>, x: tf.Tensor4D, y: tf.Tensor2D) => Promise<void>,
 ): Promise<{ stepMs: number; imagesPerS: number }> {
-  await initBackend(backend);
+  await activate(backend);
   const m = createModel(model, { numClasses: 10, imgSize: side });
   const x = tf.randomNormal([batch, side, side, 3], 0, 1, "float32", 1) as tf.Tensor4D;
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, "int32", 2), 10).toFloat() as tf.Tensor2D;
@@ -152,11 +173,13 @@ async function timeOn(
     return { stepMs, imagesPerS: batch / (stepMs / 1000) };
   } finally {
     tf.dispose([x, y]);
+    optimizers.get(m)?.dispose();
+    optimizers.delete(m);
     m.dispose();
   }
 }
 
-await initBackend("webgpu");
+await activate("webgpu");
 const adapter = await navigator.gpu.requestAdapter();
 const webgpu = tf.backend() as unknown as WebGPUInternals;
 const probe = instrument(webgpu);
@@ -176,12 +199,13 @@ const adapterName = adapterInfo?.description ||
 const slug = (adapterName || "adapter").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(
   /^-|-$/g,
   "",
-);
+) + (tfjsFormulas ? "-tfjs-formulas" : "");
 const report: Record<string, unknown> = {
   started: new Date().toISOString(),
   adapter: adapterInfo,
   timestampQuery: webgpu.supportTimestampQuery,
   quick,
+  kernels: tfjsFormulas ? "tfjs formulas" : "project WGSL training kernels",
   rows: [] as unknown[],
 };
 const rows = report.rows as Record<string, unknown>[];
@@ -240,7 +264,7 @@ for (const { model, side } of cases) {
   } catch (e) {
     rows.push({ model, side, batch, error: String(e) });
   }
-  await initBackend("webgpu");
+  await activate("webgpu");
   await Deno.mkdir(values.out, { recursive: true });
   await writeTextFileAtomic(
     `${values.out}/${slug}.json`,
@@ -258,8 +282,10 @@ function markdownTable(): string {
   return [
     `# WebGPU training step on ${adapterName} (timestamp queries: ${webgpu.supportTimestampQuery})`,
     "",
-    `\`deno task bench:webgpu${quick ? " --quick" : ""}\`, ${report.started}. Native: the oneDNN ` +
-    "CPU backend in the same process, same batch.",
+    `\`deno task bench:webgpu${quick ? " --quick" : ""}${
+      tfjsFormulas ? " --tfjs-formulas" : ""
+    }\`, ${report.started}. Kernels: ${report.kernels}. Native: the oneDNN CPU backend in the ` +
+    "same process, same batch. One step: forward, backward, AdamW, one read of the loss.",
     "",
     "| model | side | batch | webgpu img/s | native img/s | webgpu / native | dispatches / step | host ms recording | reads / step | uploads / step | pipelines (warm-up) | new pipelines at a stage change | top programs (host ms) |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|",

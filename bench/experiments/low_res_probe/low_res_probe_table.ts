@@ -1,9 +1,9 @@
 /**
  * The low-resolution probe's table: one row per model and side, one top-1 column per backend,
- * and the gap between the first two backends. Reads the JSON lines `bench/low_res_probe.sh`
+ * and the gap between the first two backends. Reads the JSON lines `bench/experiments/low_res_probe/low_res_probe.sh`
  * wrote; writes `probe.md` next to them (atomically).
  *
- *   deno run -A bench/low_res_probe_table.ts bench/results/low_res_probe/probe.jsonl
+ *   deno run -A bench/experiments/low_res_probe/low_res_probe_table.ts bench/results/low_res_probe/probe.jsonl
  *
  * @module
  */

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark of record (issue 8): curricula side by side on CIFAR-10, one command.
-# Usage: bench/cifar10_compare.sh [extra train flags]   (resumable: rerun to continue)
+# Usage: bench/experiments/cifar10/cifar10_compare.sh [extra train flags]   (resumable: rerun to continue)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../../.."
 DATA=${DATA:-cifar10:../shared/data/cifar10-jpg.tar.gz}
 OUT=${OUT:-bench/results/cifar10/runs}
 MODELS=${MODELS:-resnet8_cifar}

@@ -1,6 +1,6 @@
-"""Load the weights bench/timm_parity.ts wrote into timm's own models and compare logits.
+"""Load the weights bench/experiments/torch/timm_parity.ts wrote into timm's own models and compare logits.
 
-    python3 bench/timm_parity.py <dir> [out.json]
+    python3 bench/experiments/torch/timm_parity.py <dir> [out.json]
 
 Prints one JSON line per model: the timm version, keys timm expected but did not get (and
 the reverse), and the max |ours - timm| over the logits next to the logits' scale.

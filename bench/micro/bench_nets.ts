@@ -1,7 +1,7 @@
 /**
  * The bench's training step: a CIFAR ResNet-(6n+2) (He et al.: 3×3 stem 16, stages 16/32/64,
  * BasicBlocks with BN + ReLU, 1×1 conv + BN shortcut on the downsampling blocks, global
- * average pool, linear), identical in shape to `bench/torch_reference.py`'s. Batch norm is
+ * average pool, linear), identical in shape to `bench/experiments/torch/torch_reference.py`'s. Batch norm is
  * written as `@efficienttrain/models` writes it (tf.moments, then scale and shift), so the
  * kernels the step exercises are those a real model run exercises. When the model registry
  * exists, `createStep` uses it instead (same names).
