@@ -1,9 +1,9 @@
 /**
  * The fused AdamW update against tfjs-cpu's composite formula: parameters and both moments
  * after several steps, over swept shapes (size-1 axes, odd sizes, sizes around the 64-wide
- * WGSL workgroup), with and without weight decay. The native kernel rounds every operation to
- * float32 in the formula's order, so it must equal tfjs-cpu bit for bit; the WGSL kernel
- * (three dispatches per parameter) agrees to rounding. WebGPU runs on llvmpipe; each test is
+ * WGSL workgroup), with and without weight decay. The native kernel computes in float64 and
+ * rounds each output once, the WGSL kernel (three dispatches per parameter) in float32: both
+ * must agree with the formula to float32 rounding. WebGPU runs on llvmpipe; each test is
  * skipped where its backend cannot start.
  */
 import assert from "node:assert/strict";
@@ -79,27 +79,21 @@ function assertClose(
     assert.equal(g.length, w.length, `${what} ${k}`);
     for (let i = 0; i < w.length; i++) {
       const err = Math.abs(g[i] - w[i]) / Math.max(1e-3, Math.abs(w[i]));
-      assert.ok(err < 2e-5, `${what} ${k}[${i}]: webgpu ${g[i]} vs cpu ${w[i]}`);
+      assert.ok(err < 2e-5, `${what} ${k}[${i}]: fused ${g[i]} vs formula ${w[i]}`);
     }
   }
 }
 
 Deno.test({
-  name: "native: the fused AdamW update equals tfjs-cpu's formula bit for bit",
+  name: "native: the fused AdamW update matches tfjs-cpu's formula over swept shapes",
   ignore: !native,
   async fn() {
     const fused = await run(NATIVE_BACKEND_NAME, 3);
     const cpu = await run("cpu", 3);
     assert.deepEqual(fused.kernels, [FUSED_KERNELS.adamW], "one kernel, the fused one");
     assert.ok(cpu.kernels.includes("Sqrt") && !cpu.kernels.includes(FUSED_KERNELS.adamW));
-    for (
-      const [what, got, want] of [
-        ["parameter", fused.params, cpu.params],
-        ["moment", fused.moments, cpu.moments],
-      ] as const
-    ) {
-      for (const [k, w] of want) assert.deepEqual(got.get(k), w, `${what} ${k}`);
-    }
+    assertClose(fused.params, cpu.params, "parameter");
+    assertClose(fused.moments, cpu.moments, "moment");
     await tf.setBackend("cpu");
   },
 });

@@ -119,6 +119,12 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
   },
   { flag: "log-every", key: "logEverySteps", kind: "integer", help: "steps between metric lines" },
   {
+    flag: "loss-read-every",
+    key: "lossReadEvery",
+    kind: "integer",
+    help: "read the loss back every N steps (GPU: > 1 lets the device run ahead)",
+  },
+  {
     flag: "skip-bad-images",
     key: "skipBadImages",
     kind: "boolean",

@@ -44,6 +44,7 @@ const TrainSettingsSchema = Schema.Struct({
   checkpointMinutes: NonNegative,
   checkpointSteps: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   logEverySteps: PositiveInt,
+  lossReadEvery: PositiveInt,
   skipBadImages: Schema.Boolean,
 });
 
@@ -102,6 +103,13 @@ export interface TrainSettings {
   /** Also checkpoint every N steps (0 = only per epoch / per minutes). */
   readonly checkpointSteps: number;
   readonly logEverySteps: number;
+  /**
+   * Read the loss back every N micro-steps (1: every step, as on a CPU, where a read costs
+   * nothing). On a GPU each read waits for the step's kernels; reading every N lets the device
+   * run N steps ahead of the host. Metric lines, epoch ends and checkpoints always read, so a
+   * non-finite loss still stops the run before anything is saved, up to N − 1 steps later.
+   */
+  readonly lossReadEvery: number;
   /** Leave out unreadable images (listed in the run directory's `skipped_images.txt`). */
   readonly skipBadImages: boolean;
 }
@@ -149,6 +157,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   checkpointMinutes: 5,
   checkpointSteps: 0,
   logEverySteps: 20,
+  lossReadEvery: 1,
   skipBadImages: false,
 };
 

@@ -1,6 +1,7 @@
 /**
  * One micro-step of training and the optimizer step it completes: the tensor pipeline, the
- * forward and backward pass, one asynchronous read of the loss, gradient accumulation over
+ * forward and backward pass, an asynchronous read of the loss (every step, or batched every few
+ * steps so a GPU can run ahead of the host), gradient accumulation over
  * `settings.accumulate` micro-batches, optional clipping to a global norm and AdamW.
  *
  * @module
@@ -38,6 +39,8 @@ export class Stepper {
   #nameOf = new Map<string, string>();
   #accumulated: Map<string, tf.Tensor> | undefined;
   #accumulatedCount = 0;
+  /** Losses of micro-steps not read back yet (oldest first). */
+  #unread: tf.Scalar[] = [];
 
   /** A stepper for `parts`; its parameter list is read from the model now. */
   constructor(parts: StepperParts) {
@@ -63,17 +66,21 @@ export class Stepper {
 
   /**
    * One micro-batch: forward, backward and accumulation; the optimizer step at `lr` when it
-   * completes an accumulation window with a finite loss. Resolves with the micro-batch loss.
+   * completes an accumulation window (skipped when this step's loss was read and is not
+   * finite). With `read` (the default) it resolves with the loss, NaN when any loss since the
+   * last read was not finite; without, the loss stays on the device and it resolves with
+   * `undefined`.
    */
   async microStep(
     batch: HostBatch,
     stage: StagePoint,
     globalStep: number,
     lr: number,
-  ): Promise<number> {
+    read = true,
+  ): Promise<number | undefined> {
     const { model, pipeline, settings } = this.#parts;
     const rng = new Rng(mixSeed(settings.seed, globalStep));
-    let lossValue = NaN;
+    let lossValue: number | undefined;
     try {
       const { value, grads } = tf.tidy(() => {
         const { images, targets } = pipeline.train(batch, { rng, stage });
@@ -84,11 +91,8 @@ export class Stepper {
       });
       // The only reads in a step are async (tfjs-webgpu cannot read synchronously under Deno);
       // nothing else runs meanwhile since the loop awaits each step.
-      try {
-        lossValue = (await value.data())[0];
-      } finally {
-        value.dispose();
-      }
+      this.#unread.push(value as tf.Scalar);
+      if (read) lossValue = await this.readLosses();
       this.#accumulate(grads);
     } catch (e) {
       if (isOutOfMemory(e)) {
@@ -97,14 +101,37 @@ export class Stepper {
       throw e;
     }
     this.#accumulatedCount++;
-    if (this.#accumulatedCount === settings.accumulate && Number.isFinite(lossValue)) {
+    if (
+      this.#accumulatedCount === settings.accumulate &&
+      (lossValue === undefined || Number.isFinite(lossValue))
+    ) {
       await this.#optimizerStep(lr);
     }
     return lossValue;
   }
 
+  /**
+   * Read back every loss not read yet, in one transfer: the latest, or NaN when any was not
+   * finite; `undefined` when none was pending.
+   */
+  async readLosses(): Promise<number | undefined> {
+    const unread = this.#unread;
+    this.#unread = [];
+    if (unread.length === 0) return undefined;
+    const all = unread.length === 1 ? unread[0] : tf.stack(unread);
+    try {
+      const values = await all.data();
+      return values.every(Number.isFinite) ? values[values.length - 1] : NaN;
+    } finally {
+      if (all !== unread[0]) all.dispose();
+      unread.forEach((t) => t.dispose());
+    }
+  }
+
   /** Drop a pending, incomplete accumulation window (the run ended inside one). */
   dispose(): void {
+    this.#unread.forEach((t) => t.dispose());
+    this.#unread = [];
     this.#accumulated?.forEach((t) => t.dispose());
     this.#accumulated = undefined;
     this.#accumulatedCount = 0;

@@ -179,16 +179,18 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
           restartIterator = true;
           break;
         }
-        const loss = await stepper.microStep(batch, stage, tally.step, learningRate(epochFloat));
-        lastLoss = loss;
-        if (!Number.isFinite(loss)) {
-          throw new TrainingDivergedError({
-            step: tally.step,
-            epoch: epochFloat,
-            loss,
-            checkpoint: await pathExists(ckptFile) ? ckptFile : "",
-          });
-        }
+        // Metric lines and epoch ends need the loss; between them it may stay on the device.
+        const after = tally.step + 1;
+        const read = after % settings.lossReadEvery === 0 || after % settings.logEverySteps === 0 ||
+          after % stepsPerEpoch === 0 || after === totalMicroSteps;
+        const loss = await stepper.microStep(
+          batch,
+          stage,
+          tally.step,
+          learningRate(epochFloat),
+          read,
+        );
+        if (loss !== undefined) await checkLoss(loss);
         tally.step++;
         tally.addTraining((performance.now() - stepStart) / 1000);
         windowImages += batch.n;
@@ -200,7 +202,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
           const lr = learningRate(tally.step / stepsPerEpoch);
           emit(
             record("step", {
-              loss,
+              loss: lastLoss,
               lr,
               imageSize: stage.imageSize,
               magnitude: stage.magnitude,
@@ -215,7 +217,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
             stages: curriculum.stageCount,
             imageSize: stage.imageSize,
             magnitude: stage.magnitude,
-            loss,
+            loss: lastLoss,
             imagesPerSecond: ips,
             fraction: tally.step / totalMicroSteps,
             etaSeconds: (tally.trainSeconds / Math.max(1, tally.step - resumedFromStep)) *
@@ -352,9 +354,24 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
     await checkpoint();
   }
 
+  /** Record a loss read back; a non-finite one ends the run (before anything is saved). */
+  async function checkLoss(loss: number): Promise<void> {
+    lastLoss = loss;
+    if (Number.isFinite(loss)) return;
+    throw new TrainingDivergedError({
+      step: tally.step,
+      epoch: tally.step / stepsPerEpoch,
+      loss,
+      checkpoint: await pathExists(ckptFile) ? ckptFile : "",
+    });
+  }
+
   async function checkpoint(): Promise<void> {
     lastCheckpointAt = performance.now();
     if (!stepper.atOptimizerStep) return; // only between optimizer steps
+    // never save weights a loss not yet read back might show to have diverged
+    const unread = await stepper.readLosses();
+    if (unread !== undefined) await checkLoss(unread);
     await captureCheckpoint(
       ckptFile,
       { model, optimizer, ema },

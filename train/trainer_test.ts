@@ -89,6 +89,48 @@ Deno.test("train: a NaN loss stops the run naming the step", async () => {
   parts.model.dispose();
 });
 
+Deno.test("train: reading the loss every 3 steps trains to the same weights, and a NaN still stops it before any checkpoint", async () => {
+  const reference = syntheticParts({ seed: 7, epochs: 2, small: 6 });
+  const refResult = await train(reference, {
+    settings: settings({ epochs: 2, logEverySteps: 100 }),
+    runDir: await Deno.makeTempDir(),
+  });
+  const expected = snapshot(reference);
+  reference.model.dispose();
+  const deferred = syntheticParts({ seed: 7, epochs: 2, small: 6 });
+  const lossLines: number[] = [];
+  const result = await train(deferred, {
+    settings: settings({ epochs: 2, logEverySteps: 100, lossReadEvery: 3 }),
+    runDir: await Deno.makeTempDir(),
+    onMetric: (r) => r.kind === "epoch" && lossLines.push(Number(r.trainLoss)),
+  });
+  const actual = snapshot(deferred);
+  for (const [name, values] of expected) assert.deepEqual(actual.get(name), values, name);
+  assert.equal(result.final.top1, refResult.final.top1);
+  assert.ok(lossLines.every(Number.isFinite), `epoch-end losses are read: ${lossLines}`);
+  deferred.model.dispose();
+
+  // A NaN between reads is caught by the next read: the checkpoint due at step 2 (no metric
+  // line or epoch end before step 5 forces one), which then saves nothing.
+  const diverging = syntheticParts({ seed: 1, epochs: 2, small: 6 });
+  const dir = await Deno.makeTempDir();
+  const error = await train(diverging, {
+    settings: settings({
+      epochs: 2,
+      lr: 1e30,
+      warmupEpochs: 0,
+      logEverySteps: 100,
+      lossReadEvery: 5,
+      checkpointSteps: 2,
+    }),
+    runDir: dir,
+  }).then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof TrainingDivergedError, String(error));
+  const checkpoints = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".safetensors"));
+  assert.deepEqual(checkpoints, [], `caught at ${error.message}`);
+  diverging.model.dispose();
+});
+
 Deno.test("train: gradient accumulation of 2×8 equals one batch of 16 in shape of the result", async () => {
   const parts = syntheticParts({ seed: 2, epochs: 2, small: 6 });
   const result = await train(parts, {

@@ -14,7 +14,7 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { type AdamWAttrs, FUSED_KERNELS } from "@efficienttrain/core";
-import type { WebGPUBackendLike } from "./program.ts";
+import { ElementwiseProgram, type ElementwiseSpec, type WebGPUBackendLike } from "./program.ts";
 
 type Output = "param" | "m" | "v";
 
@@ -38,39 +38,16 @@ const BODY: Record<Output, string> = {
       setOutputAtIndex(index, (p - update) - p * uniforms.decay);`,
 };
 
-/** One output of the update, in the shape tfjs-webgpu's program cache expects. */
-class AdamWProgram {
-  // WebGPU's derived bind-group layout drops bindings a shader never reads, so each program
-  // declares exactly the inputs it uses.
-  readonly variableNames: string[];
-  readonly uniforms =
-    "beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, epsilon : f32, " +
-    "stepSize : f32, vCorrection : f32, decay : f32,";
-  readonly workgroupSize: [number, number, number] = [64, 1, 1];
-  readonly size = true;
-  readonly outputShape: number[];
-  readonly dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  readonly shaderKey: string;
+const UNIFORMS = "beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, " +
+  "epsilon : f32, stepSize : f32, vCorrection : f32, decay : f32,";
 
-  constructor(shape: readonly number[], readonly output: Output) {
-    this.variableNames = [...INPUTS[output]];
-    this.outputShape = [...shape];
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    const size = shape.reduce((a, b) => a * b, 1);
-    this.dispatch = [Math.ceil(size / this.workgroupSize[0]), 1, 1];
-    this.shaderKey = `et_adamw_${output}`;
-  }
-
-  getUserCode(): string {
-    return `
-  fn main(index : i32) {
-    if (index < uniforms.size) {
-      ${BODY[this.output]}
-    }
-  }`;
-  }
-}
+// WebGPU's derived bind-group layout drops bindings a shader never reads, so each output's
+// program declares exactly the inputs it uses.
+const SPECS: Record<Output, ElementwiseSpec> = {
+  m: { key: "adamw_m", inputs: INPUTS.m, uniforms: UNIFORMS, body: BODY.m },
+  v: { key: "adamw_v", inputs: INPUTS.v, uniforms: UNIFORMS, body: BODY.v },
+  param: { key: "adamw_param", inputs: INPUTS.param, uniforms: UNIFORMS, body: BODY.param },
+};
 
 /**
  * The kernel's config for tfjs's `webgpu` backend.
@@ -104,7 +81,7 @@ function adamW(
   ].map((x) => ({ type: "float32", data: [x] }));
   return (["param", "m", "v"] as const).map((output) =>
     backend.runWebGPUProgram(
-      new AdamWProgram(param.shape, output),
+      new ElementwiseProgram(param.shape, SPECS[output]),
       INPUTS[output].map((name) => byName[name]),
       "float32",
       uniforms,

@@ -23,4 +23,4 @@ deno bundle --platform deno -o "$out.tmp/gpu_check.js" bench/experiments/gpu/gpu
 cp bench/experiments/gpu/torch_cuda_reference.py bench/experiments/gpu/device_run.sh "$out.tmp/"
 mv "$out.tmp/device_run.sh" "$out.tmp/run.sh"
 rm -rf "$out" && mv "$out.tmp" "$out"
-du -sh "$out"/* "$out"
+du -shc "$out"/*

@@ -95,13 +95,16 @@ function instrument(backend: WebGPUInternals): { counters: StepCounters; reset()
     entry.hostMs += performance.now() - t;
     counters.dispatches.set(name, entry);
   };
+  // A read of data still on the host (a tensor made from JS values, or one tfjs-webgpu kept
+  // on the CPU) is no transfer; only reads of GPU-resident data count.
+  const onGpu = (id: object) => backend.tensorMap.get(id)?.resource != null;
   const read = backend.read.bind(backend), readSync = backend.readSync.bind(backend);
   backend.read = (id) => {
-    counters.reads++;
+    if (onGpu(id)) counters.reads++;
     return read(id);
   };
   backend.readSync = (id) => {
-    counters.reads++;
+    if (onGpu(id)) counters.reads++;
     return readSync(id);
   };
   const upload = backend.uploadToGPU.bind(backend);
