@@ -25,58 +25,6 @@ const BN_SHAPES: readonly [number, number, number, number][] = [
   [2, 48, 48, 3], // 4,608 rows: the 256-lane reduction
 ];
 
-interface BatchNormResult {
-  readonly y: Float32Array;
-  readonly mean: Float32Array;
-  readonly variance: Float32Array;
-  readonly dx: Float32Array;
-  readonly dScale: Float32Array;
-  readonly dOffset: Float32Array;
-  readonly kernels: readonly string[];
-}
-
-/** Batch norm forward and backward of `sum(y · w)`: the fused kernel where registered. */
-async function batchNormOn(
-  backend: string,
-  shape: [number, number, number, number],
-): Promise<BatchNormResult> {
-  await tf.setBackend(backend);
-  const rng = new Rng(shape.reduce((a, b) => a * 31 + b, 7));
-  const c = shape[3];
-  // an offset mean, as activations have, so the centred variance matters
-  const x = tf.tensor4d(random(shape, rng, 3).map((v) => v + 2), shape);
-  const scale = tf.tensor1d(random([c], rng, 1));
-  const offset = tf.tensor1d(random([c], rng, 1));
-  const w = tf.tensor4d(random(shape, rng, 1), shape);
-  const fused = tf.getKernel(FUSED_KERNELS.batchNorm, backend) !== undefined;
-  const forward = (xs: tf.Tensor, s: tf.Tensor, o: tf.Tensor): tf.Tensor[] => {
-    if (fused) {
-      return tf.engine().runKernel(
-        FUSED_KERNELS.batchNorm,
-        { x: xs, scale: s, offset: o },
-        { varianceEpsilon: 1e-5 },
-      ) as tf.Tensor[];
-    }
-    const { mean, variance } = tf.moments(xs, [0, 1, 2]);
-    const k = tf.mul(s, tf.rsqrt(tf.add(variance, 1e-5)));
-    return [tf.add(tf.mul(tf.sub(xs, mean), k), o), mean, variance];
-  };
-  let kernels: string[] = [];
-  const profile = await tf.profile(() => {
-    const [y, mean, variance] = forward(x, scale, offset);
-    const [dx, dScale, dOffset] = tf.grads((a, b, d) => tf.sum(tf.mul(forward(a, b, d)[0], w)))(
-      [x, scale, offset],
-    );
-    return [y, mean, variance, dx, dScale, dOffset];
-  });
-  kernels = profile.kernelNames;
-  const outs = profile.result as tf.Tensor[];
-  const read = async (t: tf.Tensor) => (await t.data()) as Float32Array;
-  const [y, mean, variance, dx, dScale, dOffset] = await Promise.all(outs.map(read));
-  tf.dispose([...outs, x, scale, offset, w]);
-  return { y, mean, variance, dx, dScale, dOffset, kernels };
-}
-
 function worstRelative(got: Float32Array, want: Float32Array): number {
   assert.equal(got.length, want.length);
   let scale = 0, err = 0;
@@ -96,14 +44,36 @@ Deno.test({
   async fn() {
     assert.ok(tf.getKernel(FUSED_KERNELS.batchNormGrad, "webgpu"));
     for (const shape of BN_SHAPES) {
-      const gpu = await batchNormOn("webgpu", shape);
-      const cpu = await batchNormOn("cpu", shape);
+      const rng = new Rng(shape.reduce((a, b) => a * 31 + b, 7));
+      const c = [shape[3]];
+      // an offset mean, as activations have, so the centred variance matters
+      const inputs = {
+        x: { shape: [...shape], values: random(shape, rng, 3).map((v) => v + 2) },
+        scale: { shape: c, values: random(c, rng, 1) },
+        offset: { shape: c, values: random(c, rng, 1) },
+      };
+      const composite = ({ x, scale, offset }: Record<string, tf.Tensor>) => {
+        const { mean, variance } = tf.moments(x, [0, 1, 2]);
+        const k = tf.mul(scale, tf.rsqrt(tf.add(variance, 1e-5)));
+        return [tf.add(tf.mul(tf.sub(x, mean), k), offset), mean, variance];
+      };
+      const attrs = { varianceEpsilon: 1e-5 };
+      const gpu = await fusedOn("webgpu", FUSED_KERNELS.batchNorm, attrs, inputs, composite);
+      const cpu = await fusedOn("cpu", FUSED_KERNELS.batchNorm, attrs, inputs, composite);
       assert.ok(gpu.kernels.includes(FUSED_KERNELS.batchNormGrad), `${shape}: fused backward ran`);
       assert.ok(!gpu.kernels.includes("Transpose"), `${shape}: no transposes (${gpu.kernels})`);
-      for (const key of ["y", "mean", "variance", "dx", "dScale", "dOffset"] as const) {
+      const pairs = {
+        y: [gpu.outputs[0], cpu.outputs[0]],
+        mean: [gpu.outputs[1], cpu.outputs[1]],
+        variance: [gpu.outputs[2], cpu.outputs[2]],
+        dx: [gpu.grads[0], cpu.grads[0]],
+        dScale: [gpu.grads[1], cpu.grads[1]],
+        dOffset: [gpu.grads[2], cpu.grads[2]],
+      };
+      for (const [key, [got, want]] of Object.entries(pairs)) {
         // a 1-row batch has x̂ = 0: dx is rounding noise around 0 on both
         if (key === "dx" && shape[0] * shape[1] * shape[2] === 1) continue;
-        const err = worstRelative(gpu[key], cpu[key]);
+        const err = worstRelative(got, want);
         assert.ok(err < 1e-4, `[${shape}] ${key}: relative error ${err}`);
       }
     }

@@ -13,116 +13,67 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { FUSED_KERNELS } from "@efficienttrain/core";
-import {
-  ElementwiseProgram,
-  NORM_UNIFORMS,
-  normUniforms,
-  ReductionProgram,
-  type ReductionSpec,
-  type WebGPUBackendLike,
-} from "./program.ts";
+import { normElementwise, normReduction, normRunner } from "./program.ts";
 
-/** A per-channel sum over the rows of the column `k · channels + group`. */
-function channelSum(
-  key: string,
-  inputs: string[],
-  term: string,
-  scale: string,
-): ReductionSpec {
-  return {
-    key: `bn_${key}`,
-    inputs,
-    uniforms: NORM_UNIFORMS,
-    groups: "uniforms.channels",
-    count: "uniforms.rows",
-    at: "k * uniforms.channels + group",
-    term,
-    finish: `setOutputAtIndex(group, total * ${scale});`,
-  };
-}
-
-const RSTD = "inverseSqrt(Variance[group] + uniforms.eps)";
-const MEAN = channelSum("mean", ["X"], "X[at]", "(1.0 / f32(uniforms.rows))");
-const VARIANCE = channelSum(
-  "variance",
+const PER_ROW = "(1.0 / f32(uniforms.rows))";
+const MEAN = normReduction("bn_mean", ["X"], "channel", "X[at]", PER_ROW);
+const VARIANCE = normReduction(
+  "bn_variance",
   ["X", "Mean"],
+  "channel",
   "(X[at] - Mean[group]) * (X[at] - Mean[group])",
-  "(1.0 / f32(uniforms.rows))",
+  PER_ROW,
 );
-const SUM_DY = channelSum("dy", ["Dy"], "Dy[at]", "1.0");
-const SUM_DY_XHAT = channelSum(
-  "dy_xhat",
+const SUM_DY = normReduction("bn_dy", ["Dy"], "channel", "Dy[at]");
+const SUM_DY_XHAT = normReduction(
+  "bn_dy_xhat",
   ["Dy", "X", "Mean", "Variance"],
+  "channel",
   "Dy[at] * (X[at] - Mean[group])",
-  RSTD,
+  "inverseSqrt(Variance[group] + uniforms.eps)",
 );
 
-const NORMALISE = {
-  key: "bn_forward",
-  inputs: ["X", "Scale", "Offset", "Mean", "Variance"],
-  uniforms: NORM_UNIFORMS,
-  // the tfjs formula's association: (x − mean)·(scale·rsqrt(var + eps)) + offset
-  body: `let c = index % uniforms.channels;
+// the tfjs formula's association: (x − mean)·(scale·rsqrt(var + eps)) + offset
+const NORMALISE = normElementwise(
+  "bn_forward",
+  ["X", "Scale", "Offset", "Mean", "Variance"],
+  `let c = index % uniforms.channels;
       let k = Scale[c] * inverseSqrt(Variance[c] + uniforms.eps);
       setOutputAtIndex(index, (X[index] - Mean[c]) * k + Offset[c]);`,
-};
+);
 
-const INPUT_GRADIENT = {
-  key: "bn_backward",
-  inputs: ["Dy", "X", "Scale", "Mean", "Variance", "DScale", "DOffset"],
-  uniforms: NORM_UNIFORMS,
-  // dx = scale·rstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)
-  body: `let c = index % uniforms.channels;
+// dx = scale·rstd·(dy − Σdy/M − x̂·Σ(dy·x̂)/M)
+const INPUT_GRADIENT = normElementwise(
+  "bn_backward",
+  ["Dy", "X", "Scale", "Mean", "Variance", "DScale", "DOffset"],
+  `let c = index % uniforms.channels;
       let rstd = inverseSqrt(Variance[c] + uniforms.eps);
       let xhat = (X[index] - Mean[c]) * rstd;
       let m = f32(uniforms.rows);
       let g = Dy[index] - DOffset[c] / m - xhat * DScale[c] / m;
       setOutputAtIndex(index, Scale[c] * rstd * g);`,
-};
+);
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
+function epsilonOf(args: KernelArgs): number {
+  return (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
+}
+
 function forward(args: KernelArgs): tf.TensorInfo[] {
   const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
-  const u = normUniforms(x, (args.attrs as { varianceEpsilon: number }).varianceEpsilon);
-  const backend = args.backend as WebGPUBackendLike;
-  const sum = (spec: ReductionSpec, inputs: tf.TensorInfo[]): tf.TensorInfo =>
-    backend.runWebGPUProgram(
-      new ReductionProgram(u.channels, u.rows, spec),
-      inputs,
-      "float32",
-      u.data,
-    );
-  const mean = sum(MEAN, [x]);
-  const variance = sum(VARIANCE, [x, mean]);
-  const y = backend.runWebGPUProgram(
-    new ElementwiseProgram(x.shape, NORMALISE),
-    [x, scale, offset, mean, variance],
-    "float32",
-    u.data,
-  );
-  return [y, mean, variance];
+  const run = normRunner(args.backend, x, epsilonOf(args));
+  const mean = run.reduce(MEAN, [x]);
+  const variance = run.reduce(VARIANCE, [x, mean]);
+  return [run.elementwise(NORMALISE, [x, scale, offset, mean, variance]), mean, variance];
 }
 
 function backward(args: KernelArgs): tf.TensorInfo[] {
   const { dy, x, scale, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
-  const u = normUniforms(x, (args.attrs as { varianceEpsilon: number }).varianceEpsilon);
-  const backend = args.backend as WebGPUBackendLike;
-  const sum = (spec: ReductionSpec, inputs: tf.TensorInfo[]): tf.TensorInfo =>
-    backend.runWebGPUProgram(
-      new ReductionProgram(u.channels, u.rows, spec),
-      inputs,
-      "float32",
-      u.data,
-    );
-  const dOffset = sum(SUM_DY, [dy]);
-  const dScale = sum(SUM_DY_XHAT, [dy, x, mean, variance]);
-  const dx = backend.runWebGPUProgram(
-    new ElementwiseProgram(x.shape, INPUT_GRADIENT),
-    [dy, x, scale, mean, variance, dScale, dOffset],
-    "float32",
-    u.data,
-  );
+  const run = normRunner(args.backend, x, epsilonOf(args));
+  const dOffset = run.reduce(SUM_DY, [dy]);
+  const dScale = run.reduce(SUM_DY_XHAT, [dy, x, mean, variance]);
+  const dx = run.elementwise(INPUT_GRADIENT, [dy, x, scale, mean, variance, dScale, dOffset]);
   return [dx, dScale, dOffset];
 }
 

@@ -12,129 +12,83 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { FUSED_KERNELS } from "@efficienttrain/core";
-import {
-  ElementwiseProgram,
-  NORM_UNIFORMS,
-  normUniforms,
-  ReductionProgram,
-  type ReductionSpec,
-  type WebGPUBackendLike,
-} from "./program.ts";
+import type { WebGPUBackendLike } from "./program.ts";
+import { normElementwise, normReduction, normRunner } from "./program.ts";
 
 const PER_CHANNEL = "(1.0 / f32(uniforms.channels))";
-
-/** A per-row mean over the row's `channels` entries (`k` is the channel). */
-function rowMean(key: string, inputs: string[], term: string): ReductionSpec {
-  return {
-    key: `ln_${key}`,
-    inputs,
-    uniforms: NORM_UNIFORMS,
-    groups: "uniforms.rows",
-    count: "uniforms.channels",
-    at: "group * uniforms.channels + k",
-    term,
-    finish: `setOutputAtIndex(group, total * ${PER_CHANNEL});`,
-  };
-}
-
-/** A per-channel sum over the rows (`k` is the row). */
-function channelSum(key: string, inputs: string[], term: string): ReductionSpec {
-  return {
-    key: `ln_${key}`,
-    inputs,
-    uniforms: NORM_UNIFORMS,
-    groups: "uniforms.channels",
-    count: "uniforms.rows",
-    at: "k * uniforms.channels + group",
-    term,
-    finish: "setOutputAtIndex(group, total);",
-  };
-}
-
-const MEAN = rowMean("mean", ["X"], "X[at]");
-const VARIANCE = rowMean(
-  "variance",
+const RSTD_OF_ROW = "inverseSqrt(Variance[group] + uniforms.eps)";
+const MEAN = normReduction("ln_mean", ["X"], "row", "X[at]", PER_CHANNEL);
+const VARIANCE = normReduction(
+  "ln_variance",
   ["X", "Mean"],
+  "row",
   "(X[at] - Mean[group]) * (X[at] - Mean[group])",
+  PER_CHANNEL,
 );
-const SUM_DY = channelSum("dy", ["Dy"], "Dy[at]");
-const SUM_DY_XHAT = channelSum(
-  "dy_xhat",
+// per channel, `k` is the row
+const SUM_DY = normReduction("ln_dy", ["Dy"], "channel", "Dy[at]");
+const SUM_DY_XHAT = normReduction(
+  "ln_dy_xhat",
   ["Dy", "X", "Mean", "Variance"],
+  "channel",
   "Dy[at] * (X[at] - Mean[k]) * inverseSqrt(Variance[k] + uniforms.eps)",
 );
-const MEAN_G = rowMean("g", ["Dy", "Scale"], "Dy[at] * Scale[k]");
-const MEAN_G_XHAT = rowMean(
-  "g_xhat",
+// per row, `k` is the channel
+const MEAN_G = normReduction("ln_g", ["Dy", "Scale"], "row", "Dy[at] * Scale[k]", PER_CHANNEL);
+const MEAN_G_XHAT = normReduction(
+  "ln_g_xhat",
   ["Dy", "Scale", "X", "Mean", "Variance"],
-  "Dy[at] * Scale[k] * (X[at] - Mean[group]) * inverseSqrt(Variance[group] + uniforms.eps)",
+  "row",
+  `Dy[at] * Scale[k] * (X[at] - Mean[group]) * ${RSTD_OF_ROW}`,
+  PER_CHANNEL,
 );
 
-const NORMALISE = {
-  key: "ln_forward",
-  inputs: ["X", "Scale", "Offset", "Mean", "Variance"],
-  uniforms: NORM_UNIFORMS,
-  // the tfjs formula's association: ((x − mean)·rsqrt(var + eps))·scale + offset
-  body: `let r = index / uniforms.channels;
+// the tfjs formula's association: ((x − mean)·rsqrt(var + eps))·scale + offset
+const NORMALISE = normElementwise(
+  "ln_forward",
+  ["X", "Scale", "Offset", "Mean", "Variance"],
+  `let r = index / uniforms.channels;
       let c = index % uniforms.channels;
       let normed = (X[index] - Mean[r]) * inverseSqrt(Variance[r] + uniforms.eps);
       setOutputAtIndex(index, normed * Scale[c] + Offset[c]);`,
-};
+);
 
-const INPUT_GRADIENT = {
-  key: "ln_backward",
-  inputs: ["Dy", "X", "Scale", "Mean", "Variance", "MeanG", "MeanGXhat"],
-  uniforms: NORM_UNIFORMS,
-  // dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·scale
-  body: `let r = index / uniforms.channels;
+// dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·scale
+const INPUT_GRADIENT = normElementwise(
+  "ln_backward",
+  ["Dy", "X", "Scale", "Mean", "Variance", "MeanG", "MeanGXhat"],
+  `let r = index / uniforms.channels;
       let c = index % uniforms.channels;
       let rstd = inverseSqrt(Variance[r] + uniforms.eps);
       let xhat = (X[index] - Mean[r]) * rstd;
       let g = Dy[index] * Scale[c];
       setOutputAtIndex(index, rstd * (g - MeanG[r] - xhat * MeanGXhat[r]));`,
-};
+);
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
+function epsilonOf(args: KernelArgs): number {
+  return (args.attrs as { epsilon: number }).epsilon;
+}
+
 function forward(args: KernelArgs): tf.TensorInfo[] {
   const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
-  const u = normUniforms(x, (args.attrs as { epsilon: number }).epsilon);
-  const backend = args.backend as WebGPUBackendLike;
-  const perRow = (spec: ReductionSpec, inputs: tf.TensorInfo[]): tf.TensorInfo =>
-    backend.runWebGPUProgram(
-      new ReductionProgram(u.rows, u.channels, spec),
-      inputs,
-      "float32",
-      u.data,
-    );
-  const mean = perRow(MEAN, [x]);
-  const variance = perRow(VARIANCE, [x, mean]);
-  const y = backend.runWebGPUProgram(
-    new ElementwiseProgram(x.shape, NORMALISE),
-    [x, scale, offset, mean, variance],
-    "float32",
-    u.data,
-  );
-  return [y, mean, variance];
+  const run = normRunner(args.backend, x, epsilonOf(args));
+  const mean = run.reduce(MEAN, [x]);
+  const variance = run.reduce(VARIANCE, [x, mean]);
+  return [run.elementwise(NORMALISE, [x, scale, offset, mean, variance]), mean, variance];
 }
 
 function backward(args: KernelArgs): tf.TensorInfo[] {
   const { dy, x, scale, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
-  const u = normUniforms(x, (args.attrs as { epsilon: number }).epsilon);
-  const backend = args.backend as WebGPUBackendLike;
-  const run = (spec: ReductionSpec, outputs: number, terms: number, inputs: tf.TensorInfo[]) =>
-    backend.runWebGPUProgram(new ReductionProgram(outputs, terms, spec), inputs, "float32", u.data);
-  const dOffset = run(SUM_DY, u.channels, u.rows, [dy]);
-  const dScale = run(SUM_DY_XHAT, u.channels, u.rows, [dy, x, mean, variance]);
-  const meanG = run(MEAN_G, u.rows, u.channels, [dy, scale]);
-  const meanGXhat = run(MEAN_G_XHAT, u.rows, u.channels, [dy, scale, x, mean, variance]);
-  const dx = backend.runWebGPUProgram(
-    new ElementwiseProgram(x.shape, INPUT_GRADIENT),
-    [dy, x, scale, mean, variance, meanG, meanGXhat],
-    "float32",
-    u.data,
-  );
-  for (const t of [meanG, meanGXhat]) backend.disposeData(t.dataId);
+  const run = normRunner(args.backend, x, epsilonOf(args));
+  const dOffset = run.reduce(SUM_DY, [dy]);
+  const dScale = run.reduce(SUM_DY_XHAT, [dy, x, mean, variance]);
+  const meanG = run.reduce(MEAN_G, [dy, scale]);
+  const meanGXhat = run.reduce(MEAN_G_XHAT, [dy, scale, x, mean, variance]);
+  const dx = run.elementwise(INPUT_GRADIENT, [dy, x, scale, mean, variance, meanG, meanGXhat]);
+  // the two row means are intermediates (released once the commands reading them are done)
+  for (const t of [meanG, meanGXhat]) (args.backend as WebGPUBackendLike).disposeData(t.dataId);
   return [dx, dScale, dOffset];
 }
 

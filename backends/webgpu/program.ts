@@ -180,32 +180,97 @@ export class ReductionProgram {
   }
 }
 
-/** The uniform fields every norm program declares, and their values for `x` (NHWC or rows×C). */
-export const NORM_UNIFORMS = "rows : i32, channels : i32, eps : f32,";
+/** The uniform fields every norm program declares. */
+const NORM_UNIFORMS = "rows : i32, channels : i32, eps : f32,";
+
+/** A norm program's reduction: one value per channel (over the rows) or per row (over it). */
+export interface NormReduction extends ReductionSpec {
+  readonly per: "channel" | "row";
+}
 
 /**
- * Values for {@link NORM_UNIFORMS}: `x`'s last axis is the channel axis, the rest are rows.
+ * A norm's reduction of `x` (`rows × channels`, channels last): per channel it sums the column
+ * `k · channels + group` over the rows, per row the row's `channels` entries; lane 0 writes
+ * `total · scale`. `term` is a WGSL expression of the input arrays, `at`, `k` and `group`.
  *
  * @example
  * ```ts
- * import { normUniforms } from "./program.ts";
- * const u = normUniforms({ shape: [2, 3, 3, 4] }, 1e-5);
- * console.assert(u.rows === 18 && u.channels === 4 && u.data.length === 3);
+ * import { normReduction } from "./program.ts";
+ * const mean = normReduction("bn_mean", ["X"], "channel", "X[at]", "(1.0 / f32(uniforms.rows))");
+ * console.assert(mean.groups === "uniforms.channels");
  * ```
  */
-export function normUniforms(
-  x: { readonly shape: readonly number[] },
-  eps: number,
-): { rows: number; channels: number; data: { type: string; data: number[] }[] } {
+export function normReduction(
+  key: string,
+  inputs: readonly string[],
+  per: "channel" | "row",
+  term: string,
+  scale = "1.0",
+): NormReduction {
+  return {
+    key,
+    inputs,
+    per,
+    uniforms: NORM_UNIFORMS,
+    groups: per === "channel" ? "uniforms.channels" : "uniforms.rows",
+    count: per === "channel" ? "uniforms.rows" : "uniforms.channels",
+    at: per === "channel" ? "k * uniforms.channels + group" : "group * uniforms.channels + k",
+    term,
+    finish: `setOutputAtIndex(group, total * ${scale});`,
+  };
+}
+
+/**
+ * A norm's element-wise pass over `x`: `body` sees `index`, `uniforms.rows`,
+ * `uniforms.channels` and `uniforms.eps`.
+ *
+ * @example
+ * ```ts
+ * import { normElementwise } from "./program.ts";
+ * const spec = normElementwise("copy", ["X"], "setOutputAtIndex(index, X[index]);");
+ * console.assert(spec.uniforms.includes("eps"));
+ * ```
+ */
+export function normElementwise(
+  key: string,
+  inputs: readonly string[],
+  body: string,
+): ElementwiseSpec {
+  return { key, inputs, uniforms: NORM_UNIFORMS, body };
+}
+
+/** Runs a norm kernel's programs over one input `x`. */
+export interface NormRunner {
+  reduce(spec: NormReduction, inputs: tf.TensorInfo[]): tf.TensorInfo;
+  elementwise(spec: ElementwiseSpec, inputs: tf.TensorInfo[]): tf.TensorInfo;
+}
+
+/**
+ * The programs of a norm kernel over `x` (channels last; the other axes are rows), with the
+ * uniforms {@link normReduction} and {@link normElementwise} declare filled in once.
+ *
+ * @example
+ * ```ts ignore
+ * const run = normRunner(backend, x, 1e-5);
+ * const mean = run.reduce(MEAN, [x]);
+ * ```
+ */
+export function normRunner(backend: unknown, x: tf.TensorInfo, eps: number): NormRunner {
+  const gpu = backend as WebGPUBackendLike;
   const channels = x.shape[x.shape.length - 1];
   const rows = x.shape.reduce((a, b) => a * b, 1) / channels;
+  const uniforms = [
+    { type: "int32", data: [rows] },
+    { type: "int32", data: [channels] },
+    { type: "float32", data: [eps] },
+  ];
   return {
-    rows,
-    channels,
-    data: [
-      { type: "int32", data: [rows] },
-      { type: "int32", data: [channels] },
-      { type: "float32", data: [eps] },
-    ],
+    reduce: (spec, inputs) => {
+      const [outputs, terms] = spec.per === "channel" ? [channels, rows] : [rows, channels];
+      const program = new ReductionProgram(outputs, terms, spec);
+      return gpu.runWebGPUProgram(program, inputs, "float32", uniforms);
+    },
+    elementwise: (spec, inputs) =>
+      gpu.runWebGPUProgram(new ElementwiseProgram(x.shape, spec), inputs, "float32", uniforms),
   };
 }
