@@ -2,7 +2,7 @@
  * The fused AdamW update against tfjs-cpu's composite formula: parameters and both moments
  * after several steps, over swept shapes (size-1 axes, odd sizes, sizes around the 64-wide
  * WGSL workgroup), with and without weight decay. The native kernel computes in float64 and
- * rounds each output once, the WGSL kernel (three dispatches per parameter) in float32: both
+ * rounds each output once, the WGSL kernel (one dispatch per parameter) in float32: both
  * must agree with the formula to float32 rounding. WebGPU runs on llvmpipe; each test is
  * skipped where its backend cannot start.
  */

@@ -207,7 +207,18 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const shapes = [[1, 1], [3, 5], [2, 7, 33], [4, 300], [1, 1, 1, 8], [2, 3, 3, 8], [70, 3]];
+    const shapes = [
+      [1, 1],
+      [3, 5],
+      [2, 7, 33],
+      [4, 300],
+      [1, 1, 1, 8],
+      [2, 3, 3, 8],
+      [70, 3],
+      [2, 4097], // rows of 4,097: the 256-lane row passes
+      [4100, 3], // 4,100 rows: the 256-lane column sums
+      [65537, 1], // more rows than one dispatch dimension holds: a second row of workgroups
+    ];
     for (const shape of shapes) {
       const rng = new Rng(shape.length * 97 + shape[shape.length - 1]);
       const c = shape[shape.length - 1];
@@ -251,5 +262,76 @@ Deno.test({
         ({ x }) => [tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1))],
       );
     }
+  },
+});
+
+/** How many dispatches tfjs-webgpu records while `f` runs (the fused kernels' included). */
+function dispatchesOf(f: () => tf.Tensor | tf.Tensor[]): number {
+  const backend = tf.backend() as unknown as { recordAndSubmit: (...args: unknown[]) => void };
+  const record = backend.recordAndSubmit;
+  let count = 0;
+  backend.recordAndSubmit = (...args: unknown[]) => {
+    count++;
+    record.apply(backend, args);
+  };
+  try {
+    tf.dispose(f());
+  } finally {
+    backend.recordAndSubmit = record;
+  }
+  return count;
+}
+
+Deno.test({
+  name: "webgpu: each fused kernel is the dispatches its design says, not one per output",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await tf.setBackend("webgpu");
+    const rng = new Rng(4);
+    const t = (shape: number[]) => tf.tensor(random(shape, rng, 1), shape);
+    const [x, scale, offset, dy] = [t([2, 3, 3, 8]), t([8]), t([8]), t([2, 3, 3, 8])];
+    const kernel = (name: string, inputs: Record<string, tf.Tensor>, attrs: object) => () =>
+      tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor[];
+    const ln = { epsilon: 1e-6 };
+    const [lnY, lnMean, lnVariance] = kernel(FUSED_KERNELS.layerNorm, { x, scale, offset }, ln)();
+    const bn = { varianceEpsilon: 1e-5 };
+    const [bnY, bnMean, bnVariance] = kernel(FUSED_KERNELS.batchNorm, { x, scale, offset }, bn)();
+    const adamW = {
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      stepSize: 1e-3,
+      vCorrection: 1,
+      decay: 0,
+    };
+    const expected: [string, () => tf.Tensor[], number][] = [
+      ["AdamW", kernel(FUSED_KERNELS.adamW, { param: x, grad: dy, m: x, v: x }, adamW), 1],
+      ["layer norm forward", kernel(FUSED_KERNELS.layerNorm, { x, scale, offset }, ln), 1],
+      [
+        "layer norm backward",
+        kernel(
+          FUSED_KERNELS.layerNormGrad,
+          { dy, x, scale, mean: lnMean, variance: lnVariance },
+          ln,
+        ),
+        2,
+      ],
+      ["batch norm forward", kernel(FUSED_KERNELS.batchNorm, { x, scale, offset }, bn), 2],
+      [
+        "batch norm backward",
+        kernel(
+          FUSED_KERNELS.batchNormGrad,
+          { dy, x, scale, mean: bnMean, variance: bnVariance },
+          bn,
+        ),
+        2,
+      ],
+    ];
+    for (const [what, run, dispatches] of expected) {
+      assert.equal(dispatchesOf(run), dispatches, what);
+    }
+    tf.dispose([x, scale, offset, dy, lnY, lnMean, lnVariance, bnY, bnMean, bnVariance]);
   },
 });

@@ -1,52 +1,31 @@
 /**
- * AdamW's update as a tfjs-webgpu kernel: one parameter's new value and both moments in three
- * WGSL dispatches, where the composite formula costs fifteen element-wise kernels (and as many
- * uniform uploads). The update is most of a WebGPU training step's dispatches on small models
- * (`bench/results/webgpu/`), so this is the first kernel of the GPU engine.
- *
- * WebGPU cannot bind one buffer as both input and output of a dispatch, so each of the three
- * outputs is its own program over the same four inputs; the parameter's program recomputes the
- * moments rather than reading them back. The programs take tfjs-webgpu's `WebGPUProgram`
- * shape, so tfjs compiles each once per rank, caches it and records it in its own command
- * encoder, in order with every other kernel of the step.
+ * AdamW's update as a tfjs-webgpu kernel: one parameter's new value and both moments in one
+ * WGSL dispatch, where the composite formula costs fifteen element-wise kernels (and as many
+ * uniform uploads) and one-output programs would cost three, each re-reading the gradient and
+ * recomputing the moments. The update is the largest share of a WebGPU training step's
+ * dispatches on small models (`bench/results/webgpu/`): one per parameter tensor per step.
  *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { type AdamWAttrs, FUSED_KERNELS } from "@efficienttrain/core";
-import { ElementwiseProgram, type ElementwiseSpec, type WebGPUBackendLike } from "./program.ts";
+import { type MultiOutputSpec, runMultiOutput } from "./multi_output.ts";
 
-type Output = "param" | "m" | "v";
-
-const INPUTS: Record<Output, readonly string[]> = {
-  m: ["G", "M"],
-  v: ["G", "V"],
-  param: ["P", "G", "M", "V"],
-};
-
-const MOMENT_M = "let m = uniforms.beta1 * M[index] + uniforms.oneMinusBeta1 * G[index];";
-const MOMENT_V =
-  "let v = uniforms.beta2 * V[index] + uniforms.oneMinusBeta2 * (G[index] * G[index]);";
-
-const BODY: Record<Output, string> = {
-  m: `${MOMENT_M}\n      setOutputAtIndex(index, m);`,
-  v: `${MOMENT_V}\n      setOutputAtIndex(index, v);`,
-  param: `${MOMENT_M}
-      ${MOMENT_V}
-      let p = P[index];
-      let update = (m / (sqrt(v * uniforms.vCorrection) + uniforms.epsilon)) * uniforms.stepSize;
-      setOutputAtIndex(index, (p - update) - p * uniforms.decay);`,
-};
-
-const UNIFORMS = "beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, " +
-  "epsilon : f32, stepSize : f32, vCorrection : f32, decay : f32,";
-
-// WebGPU's derived bind-group layout drops bindings a shader never reads, so each output's
-// program declares exactly the inputs it uses.
-const SPECS: Record<Output, ElementwiseSpec> = {
-  m: { key: "adamw_m", inputs: INPUTS.m, uniforms: UNIFORMS, body: BODY.m },
-  v: { key: "adamw_v", inputs: INPUTS.v, uniforms: UNIFORMS, body: BODY.v },
-  param: { key: "adamw_param", inputs: INPUTS.param, uniforms: UNIFORMS, body: BODY.param },
+const ADAMW: MultiOutputSpec = {
+  key: "et_adamw",
+  outputs: ["paramOut", "mOut", "vOut"],
+  inputs: ["P", "G", "M", "V"],
+  uniforms: "beta1 : f32, oneMinusBeta1 : f32, beta2 : f32, oneMinusBeta2 : f32, " +
+    "epsilon : f32, stepSize : f32, vCorrection : f32, decay : f32,",
+  per: "element",
+  body: `let g = G[index];
+    let m = uniforms.beta1 * M[index] + uniforms.oneMinusBeta1 * g;
+    let v = uniforms.beta2 * V[index] + uniforms.oneMinusBeta2 * (g * g);
+    let p = P[index];
+    let update = (m / (sqrt(v * uniforms.vCorrection) + uniforms.epsilon)) * uniforms.stepSize;
+    paramOut[index] = (p - update) - p * uniforms.decay;
+    mOut[index] = m;
+    vOut[index] = v;`,
 };
 
 /**
@@ -67,9 +46,7 @@ function adamW(
 ): tf.TensorInfo[] {
   const { param, grad, m, v } = args.inputs as Record<string, tf.TensorInfo>;
   const a = args.attrs as unknown as AdamWAttrs;
-  const backend = args.backend as WebGPUBackendLike;
-  const byName: Record<string, tf.TensorInfo> = { P: param, G: grad, M: m, V: v };
-  const uniforms = [
+  const values = [
     a.beta1,
     1 - a.beta1,
     a.beta2,
@@ -78,13 +55,10 @@ function adamW(
     a.stepSize,
     a.vCorrection,
     a.decay,
-  ].map((x) => ({ type: "float32", data: [x] }));
-  return (["param", "m", "v"] as const).map((output) =>
-    backend.runWebGPUProgram(
-      new ElementwiseProgram(param.shape, SPECS[output]),
-      INPUTS[output].map((name) => byName[name]),
-      "float32",
-      uniforms,
-    )
-  );
+  ];
+  return runMultiOutput(args.backend, ADAMW, [param, grad, m, v], {
+    outputShapes: [param.shape, param.shape, param.shape],
+    count: param.shape.reduce((x, y) => x * y, 1),
+    uniforms: values.map((value) => ({ type: "float32", data: [value] })),
+  });
 }

@@ -5,33 +5,59 @@
  *
  * tfjs's own path (`tf.moments` and the formula) costs ~10 dispatches forward and ~20 backward
  * per layer, with a full transpose of the activation before each reduction (tfjs reduces over
- * the innermost axis only). Here it is three dispatches each way: one workgroup per channel
- * reduces the strided column in workgroup memory (mean, then the centred variance, as two
- * passes for accuracy), and one element-wise pass writes the output.
+ * the innermost axis only). Here it is two dispatches each way: one workgroup per channel
+ * reduces the strided column in workgroup memory and writes both of its sums (forward: the
+ * mean, then the centred variance, two passes for accuracy; backward: Σdy and Σdy·x̂), and one
+ * element-wise pass writes the output.
  *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { FUSED_KERNELS } from "@efficienttrain/core";
-import { normElementwise, normReduction, normRunner } from "./program.ts";
+import { normElementwise, type NormGroupSpec, normRunner } from "./program.ts";
 
-const PER_ROW = "(1.0 / f32(uniforms.rows))";
-const MEAN = normReduction("bn_mean", ["X"], "channel", "X[at]", PER_ROW);
-const VARIANCE = normReduction(
-  "bn_variance",
-  ["X", "Mean"],
-  "channel",
-  "(X[at] - Mean[group]) * (X[at] - Mean[group])",
-  PER_ROW,
-);
-const SUM_DY = normReduction("bn_dy", ["Dy"], "channel", "Dy[at]");
-const SUM_DY_XHAT = normReduction(
-  "bn_dy_xhat",
-  ["Dy", "X", "Mean", "Variance"],
-  "channel",
-  "Dy[at] * (X[at] - Mean[group])",
-  "inverseSqrt(Variance[group] + uniforms.eps)",
-);
+const STATISTICS: NormGroupSpec = {
+  key: "bn_statistics",
+  per: "channel",
+  outputs: ["MeanOut", "VarianceOut"],
+  inputs: ["X"],
+  body: `let perRow = 1.0 / f32(uniforms.rows);
+    var sum = 0.0;
+    for (var k = lane; k < uniforms.rows; k = k + LANES) {
+      sum = sum + X[k * uniforms.channels + group];
+    }
+    let mean = workgroupSum(lane, sum) * perRow;
+    var squares = 0.0;
+    for (var k = lane; k < uniforms.rows; k = k + LANES) {
+      let centred = X[k * uniforms.channels + group] - mean;
+      squares = squares + centred * centred;
+    }
+    let variance = workgroupSum(lane, squares) * perRow;
+    if (lane == 0) {
+      MeanOut[group] = mean;
+      VarianceOut[group] = variance;
+    }`,
+};
+
+const PARAMETER_GRADIENTS: NormGroupSpec = {
+  key: "bn_parameter_gradients",
+  per: "channel",
+  outputs: ["DScale", "DOffset"],
+  inputs: ["Dy", "X", "Mean", "Variance"],
+  body: `var sumDy = 0.0;
+    var sumDyCentred = 0.0;
+    for (var k = lane; k < uniforms.rows; k = k + LANES) {
+      let at = k * uniforms.channels + group;
+      sumDy = sumDy + Dy[at];
+      sumDyCentred = sumDyCentred + Dy[at] * (X[at] - Mean[group]);
+    }
+    let dOffset = workgroupSum(lane, sumDy);
+    let dScale = workgroupSum(lane, sumDyCentred) * inverseSqrt(Variance[group] + uniforms.eps);
+    if (lane == 0) {
+      DScale[group] = dScale;
+      DOffset[group] = dOffset;
+    }`,
+};
 
 // the tfjs formula's association: (x − mean)·(scale·rsqrt(var + eps)) + offset
 const NORMALISE = normElementwise(
@@ -60,19 +86,24 @@ function epsilonOf(args: KernelArgs): number {
   return (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
 }
 
+function channelsOf(x: tf.TensorInfo): number[] {
+  return [x.shape[x.shape.length - 1]];
+}
+
 function forward(args: KernelArgs): tf.TensorInfo[] {
   const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
   const run = normRunner(args.backend, x, epsilonOf(args));
-  const mean = run.reduce(MEAN, [x]);
-  const variance = run.reduce(VARIANCE, [x, mean]);
+  const [mean, variance] = run.groups(STATISTICS, [x], [channelsOf(x), channelsOf(x)]);
   return [run.elementwise(NORMALISE, [x, scale, offset, mean, variance]), mean, variance];
 }
 
 function backward(args: KernelArgs): tf.TensorInfo[] {
   const { dy, x, scale, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
   const run = normRunner(args.backend, x, epsilonOf(args));
-  const dOffset = run.reduce(SUM_DY, [dy]);
-  const dScale = run.reduce(SUM_DY_XHAT, [dy, x, mean, variance]);
+  const [dScale, dOffset] = run.groups(PARAMETER_GRADIENTS, [dy, x, mean, variance], [
+    channelsOf(x),
+    channelsOf(x),
+  ]);
   const dx = run.elementwise(INPUT_GRADIENT, [dy, x, scale, mean, variance, dScale, dOffset]);
   return [dx, dScale, dOffset];
 }

@@ -3,67 +3,93 @@
  * names the models look up ({@link FUSED_KERNELS}`.layerNorm` and `.layerNormGrad`; the
  * gradient is registered by `@efficienttrain/core`).
  *
- * Forward: one workgroup per row for the mean, again for the centred variance, then one
- * element-wise pass (3 dispatches). Backward: the parameter gradients are column sums over the
- * rows, the input gradient needs two row means of `g = dy·scale` (`mean(g)`, `mean(g·x̂)`),
- * then one element-wise pass (5 dispatches). tfjs's formula takes ~10 and ~20.
+ * A row fits one workgroup, so each pass that works per row does all of it in one dispatch:
+ * forward, the row's mean, its centred variance (two passes for accuracy) and the normalised
+ * row; backward, the two row means of `g = dy·scale` the input gradient needs (`mean(g)`,
+ * `mean(g·x̂)`) and the input gradient itself. The parameter gradients are column sums over the
+ * rows, both in one more dispatch. One dispatch forward and two backward, where tfjs's formula
+ * takes ~10 and ~20.
  *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { FUSED_KERNELS } from "@efficienttrain/core";
-import type { WebGPUBackendLike } from "./program.ts";
-import { normElementwise, normReduction, normRunner } from "./program.ts";
+import { type NormGroupSpec, normRunner } from "./program.ts";
 
-const PER_CHANNEL = "(1.0 / f32(uniforms.channels))";
-const RSTD_OF_ROW = "inverseSqrt(Variance[group] + uniforms.eps)";
-const MEAN = normReduction("ln_mean", ["X"], "row", "X[at]", PER_CHANNEL);
-const VARIANCE = normReduction(
-  "ln_variance",
-  ["X", "Mean"],
-  "row",
-  "(X[at] - Mean[group]) * (X[at] - Mean[group])",
-  PER_CHANNEL,
-);
-// per channel, `k` is the row
-const SUM_DY = normReduction("ln_dy", ["Dy"], "channel", "Dy[at]");
-const SUM_DY_XHAT = normReduction(
-  "ln_dy_xhat",
-  ["Dy", "X", "Mean", "Variance"],
-  "channel",
-  "Dy[at] * (X[at] - Mean[k]) * inverseSqrt(Variance[k] + uniforms.eps)",
-);
-// per row, `k` is the channel
-const MEAN_G = normReduction("ln_g", ["Dy", "Scale"], "row", "Dy[at] * Scale[k]", PER_CHANNEL);
-const MEAN_G_XHAT = normReduction(
-  "ln_g_xhat",
-  ["Dy", "Scale", "X", "Mean", "Variance"],
-  "row",
-  `Dy[at] * Scale[k] * (X[at] - Mean[group]) * ${RSTD_OF_ROW}`,
-  PER_CHANNEL,
-);
-
-// the tfjs formula's association: ((x − mean)·rsqrt(var + eps))·scale + offset
-const NORMALISE = normElementwise(
-  "ln_forward",
-  ["X", "Scale", "Offset", "Mean", "Variance"],
-  `let r = index / uniforms.channels;
-      let c = index % uniforms.channels;
-      let normed = (X[index] - Mean[r]) * inverseSqrt(Variance[r] + uniforms.eps);
-      setOutputAtIndex(index, normed * Scale[c] + Offset[c]);`,
-);
+const FORWARD: NormGroupSpec = {
+  key: "ln_forward",
+  per: "row",
+  outputs: ["Y", "MeanOut", "VarianceOut"],
+  inputs: ["X", "Scale", "Offset"],
+  body: `let perChannel = 1.0 / f32(uniforms.channels);
+    let row = group * uniforms.channels;
+    var sum = 0.0;
+    for (var k = lane; k < uniforms.channels; k = k + LANES) {
+      sum = sum + X[row + k];
+    }
+    let mean = workgroupSum(lane, sum) * perChannel;
+    var squares = 0.0;
+    for (var k = lane; k < uniforms.channels; k = k + LANES) {
+      let centred = X[row + k] - mean;
+      squares = squares + centred * centred;
+    }
+    let variance = workgroupSum(lane, squares) * perChannel;
+    let rstd = inverseSqrt(variance + uniforms.eps);
+    // the tfjs formula's association: ((x − mean)·rsqrt(var + eps))·scale + offset
+    for (var k = lane; k < uniforms.channels; k = k + LANES) {
+      Y[row + k] = ((X[row + k] - mean) * rstd) * Scale[k] + Offset[k];
+    }
+    if (lane == 0) {
+      MeanOut[group] = mean;
+      VarianceOut[group] = variance;
+    }`,
+};
 
 // dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·scale
-const INPUT_GRADIENT = normElementwise(
-  "ln_backward",
-  ["Dy", "X", "Scale", "Mean", "Variance", "MeanG", "MeanGXhat"],
-  `let r = index / uniforms.channels;
-      let c = index % uniforms.channels;
-      let rstd = inverseSqrt(Variance[r] + uniforms.eps);
-      let xhat = (X[index] - Mean[r]) * rstd;
-      let g = Dy[index] * Scale[c];
-      setOutputAtIndex(index, rstd * (g - MeanG[r] - xhat * MeanGXhat[r]));`,
-);
+const INPUT_GRADIENT: NormGroupSpec = {
+  key: "ln_input_gradient",
+  per: "row",
+  outputs: ["Dx"],
+  inputs: ["Dy", "X", "Scale", "Mean", "Variance"],
+  body: `let perChannel = 1.0 / f32(uniforms.channels);
+    let row = group * uniforms.channels;
+    let mean = Mean[group];
+    let rstd = inverseSqrt(Variance[group] + uniforms.eps);
+    var sumG = 0.0;
+    var sumGXhat = 0.0;
+    for (var k = lane; k < uniforms.channels; k = k + LANES) {
+      let g = Dy[row + k] * Scale[k];
+      sumG = sumG + g;
+      sumGXhat = sumGXhat + g * (X[row + k] - mean) * rstd;
+    }
+    let meanG = workgroupSum(lane, sumG) * perChannel;
+    let meanGXhat = workgroupSum(lane, sumGXhat) * perChannel;
+    for (var k = lane; k < uniforms.channels; k = k + LANES) {
+      let xhat = (X[row + k] - mean) * rstd;
+      let g = Dy[row + k] * Scale[k];
+      Dx[row + k] = rstd * (g - meanG - xhat * meanGXhat);
+    }`,
+};
+
+const PARAMETER_GRADIENTS: NormGroupSpec = {
+  key: "ln_parameter_gradients",
+  per: "channel",
+  outputs: ["DScale", "DOffset"],
+  inputs: ["Dy", "X", "Mean", "Variance"],
+  body: `var sumDy = 0.0;
+    var sumDyXhat = 0.0;
+    for (var k = lane; k < uniforms.rows; k = k + LANES) {
+      let at = k * uniforms.channels + group;
+      sumDy = sumDy + Dy[at];
+      sumDyXhat = sumDyXhat + Dy[at] * (X[at] - Mean[k]) * inverseSqrt(Variance[k] + uniforms.eps);
+    }
+    let dOffset = workgroupSum(lane, sumDy);
+    let dScale = workgroupSum(lane, sumDyXhat);
+    if (lane == 0) {
+      DScale[group] = dScale;
+      DOffset[group] = dOffset;
+    }`,
+};
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -71,24 +97,31 @@ function epsilonOf(args: KernelArgs): number {
   return (args.attrs as { epsilon: number }).epsilon;
 }
 
+/** `[rows]` and `[channels]` of `x`, channels last. */
+function axesOf(x: tf.TensorInfo): [number[], number[]] {
+  const channels = x.shape[x.shape.length - 1];
+  return [[x.shape.reduce((a, b) => a * b, 1) / channels], [channels]];
+}
+
 function forward(args: KernelArgs): tf.TensorInfo[] {
   const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
-  const run = normRunner(args.backend, x, epsilonOf(args));
-  const mean = run.reduce(MEAN, [x]);
-  const variance = run.reduce(VARIANCE, [x, mean]);
-  return [run.elementwise(NORMALISE, [x, scale, offset, mean, variance]), mean, variance];
+  const [rows] = axesOf(x);
+  return normRunner(args.backend, x, epsilonOf(args)).groups(FORWARD, [x, scale, offset], [
+    x.shape,
+    rows,
+    rows,
+  ]);
 }
 
 function backward(args: KernelArgs): tf.TensorInfo[] {
   const { dy, x, scale, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
+  const [, channels] = axesOf(x);
   const run = normRunner(args.backend, x, epsilonOf(args));
-  const dOffset = run.reduce(SUM_DY, [dy]);
-  const dScale = run.reduce(SUM_DY_XHAT, [dy, x, mean, variance]);
-  const meanG = run.reduce(MEAN_G, [dy, scale]);
-  const meanGXhat = run.reduce(MEAN_G_XHAT, [dy, scale, x, mean, variance]);
-  const dx = run.elementwise(INPUT_GRADIENT, [dy, x, scale, mean, variance, meanG, meanGXhat]);
-  // the two row means are intermediates (released once the commands reading them are done)
-  for (const t of [meanG, meanGXhat]) (args.backend as WebGPUBackendLike).disposeData(t.dataId);
+  const [dx] = run.groups(INPUT_GRADIENT, [dy, x, scale, mean, variance], [x.shape]);
+  const [dScale, dOffset] = run.groups(PARAMETER_GRADIENTS, [dy, x, mean, variance], [
+    channels,
+    channels,
+  ]);
   return [dx, dScale, dOffset];
 }
 

@@ -73,7 +73,7 @@ interface WebGPUInternals {
   read(dataId: object): Promise<unknown>;
   readSync(dataId: object): unknown;
   uploadToGPU(dataId: object): void;
-  tensorMap: { get(dataId: object): { resource?: unknown } | undefined };
+  tensorMap: { get(dataId: object): { resource?: unknown; values?: unknown } | undefined };
 }
 
 /** Counters the instrumented backend fills during one step. */
@@ -109,7 +109,10 @@ function instrument(backend: WebGPUInternals): { counters: StepCounters; reset()
   };
   const upload = backend.uploadToGPU.bind(backend);
   backend.uploadToGPU = (id) => {
-    if (backend.tensorMap.get(id)?.resource == null) counters.uploads++;
+    // uploadToGPU also allocates every program's output; only data held on the host is a
+    // transfer (and ends the compute pass to copy it in).
+    const data = backend.tensorMap.get(id);
+    if (data?.resource == null && data?.values != null) counters.uploads++;
     upload(id);
   };
   return {
