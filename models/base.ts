@@ -189,6 +189,16 @@ export abstract class SpecModel implements Model {
   /** Pooled features → logits; runs inside a tidy. */
   protected abstract head(features: tf.Tensor2D): tf.Tensor2D;
 
+  /**
+   * One block of `features`. At inference it runs in its own tidy, so a forward pass holds
+   * one block's intermediates at a time rather than the whole network's (evaluating
+   * ConvNeXt-atto on 500 images of 128 px took a process from 6.5 to 12.5 GB); training keeps
+   * them all anyway for the backward pass.
+   */
+  protected block<T extends tf.Tensor>(training: boolean, run: () => T): T {
+    return training ? run() : tf.tidy(run);
+  }
+
   get inputSize(): number {
     return this.size;
   }

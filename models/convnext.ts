@@ -181,7 +181,7 @@ class ConvNeXt extends SpecModel {
     return convnextMapSides(this.#cfg, size);
   }
 
-  protected features(x: tfTypes.Tensor4D, _training: boolean, rng?: Rng): tfTypes.Tensor2D {
+  protected features(x: tfTypes.Tensor4D, training: boolean, rng?: Rng): tfTypes.Tensor2D {
     const cfg = this.#cfg;
     const ln = <T extends tfTypes.Tensor>(y: T, n: string): T =>
       layerNorm(y, this.p(`${n}.weight`), this.p(`${n}.bias`), EPS);
@@ -198,15 +198,18 @@ class ConvNeXt extends SpecModel {
       }
       for (let j = 0; j < depth; j++, k++) {
         const p = `stages.${i}.blocks.${j}`;
-        let y = depthwiseConv2d(h, this.p(`${p}.conv_dw.weight`), {
-          pad: 3,
-          bias: this.p(`${p}.conv_dw.bias`),
+        const [input, dpr] = [h, this.#dpr[k]];
+        h = this.block(training, () => {
+          let y = depthwiseConv2d(input, this.p(`${p}.conv_dw.weight`), {
+            pad: 3,
+            bias: this.p(`${p}.conv_dw.bias`),
+          });
+          y = ln(y, `${p}.norm`);
+          y = gelu(linear(y, this.p(`${p}.mlp.fc1.weight`), this.p(`${p}.mlp.fc1.bias`)));
+          y = linear(y, this.p(`${p}.mlp.fc2.weight`), this.p(`${p}.mlp.fc2.bias`));
+          y = tf.mul(y, this.p(`${p}.gamma`));
+          return tf.add(input, dropPath(y, dpr, rng));
         });
-        y = ln(y, `${p}.norm`);
-        y = gelu(linear(y, this.p(`${p}.mlp.fc1.weight`), this.p(`${p}.mlp.fc1.bias`)));
-        y = linear(y, this.p(`${p}.mlp.fc2.weight`), this.p(`${p}.mlp.fc2.bias`));
-        y = tf.mul(y, this.p(`${p}.gamma`));
-        h = tf.add(h, dropPath(y, this.#dpr[k], rng));
       }
     });
     return ln(tf.mean(h, [1, 2]) as tfTypes.Tensor2D, "head.norm");

@@ -214,3 +214,36 @@ Deno.test("initialisation follows the reference recipes", async () => {
     v.dispose();
   }
 });
+
+// The variants the Imagenette runs train, at a small side: inference holds one block's
+// intermediates at a time, a training-mode forward every block's (the backward pass needs them).
+const INFERENCE_MEMORY: [string, number][] = [
+  ["resnet18_half", 32],
+  ["convnext_atto", 32],
+  ["deit_tiny_patch16_224", 32],
+  ["swin_micro_patch4_window4_128", 64],
+];
+
+for (const [name, side] of INFERENCE_MEMORY) {
+  Deno.test(`${name}: inference at ${side} px allocates at peak under half a training-mode forward`, async () => {
+    await useCpu();
+    const m = createModel(name, { numClasses: 10, imgSize: side, seed: 1 });
+    const x = input(2, side);
+    try {
+      const peak = async (training: boolean) => {
+        const before = tf.memory().numBytes;
+        const profile = await tf.profile(() => m.forward(x, { training, seed: 1 }));
+        tf.dispose(profile.result as tf.Tensor);
+        return profile.peakBytes - before;
+      };
+      const [inference, training] = [await peak(false), await peak(true)];
+      assert.ok(
+        inference < 0.5 * training,
+        `${name}: inference peak ${inference} bytes, training-mode forward ${training}`,
+      );
+    } finally {
+      x.dispose();
+      m.dispose();
+    }
+  });
+}

@@ -243,19 +243,22 @@ class ResNet extends SpecModel {
     }
     this.#blocks.forEach((b, i) => {
       const p = b.prefix;
-      let y: tfTypes.Tensor4D;
-      if (cfg.block === "basic") {
-        y = tf.relu(bn(conv(h, `${p}.conv1`, b.stride, 1), `${p}.bn1`));
-        y = bn(conv(y, `${p}.conv2`, 1, 1), `${p}.bn2`);
-      } else {
-        y = tf.relu(bn(conv(h, `${p}.conv1`, 1, 0), `${p}.bn1`));
-        y = tf.relu(bn(conv(y, `${p}.conv2`, b.stride, 1), `${p}.bn2`));
-        y = bn(conv(y, `${p}.conv3`, 1, 0), `${p}.bn3`);
-      }
-      const shortcut = b.downsample
-        ? bn(conv(h, `${p}.downsample.0`, b.stride, 0), `${p}.downsample.1`)
-        : h;
-      h = tf.relu(tf.add(dropPath(y, this.#dpr[i], rng), shortcut));
+      const input = h;
+      h = this.block(training, () => {
+        let y: tfTypes.Tensor4D;
+        if (cfg.block === "basic") {
+          y = tf.relu(bn(conv(input, `${p}.conv1`, b.stride, 1), `${p}.bn1`));
+          y = bn(conv(y, `${p}.conv2`, 1, 1), `${p}.bn2`);
+        } else {
+          y = tf.relu(bn(conv(input, `${p}.conv1`, 1, 0), `${p}.bn1`));
+          y = tf.relu(bn(conv(y, `${p}.conv2`, b.stride, 1), `${p}.bn2`));
+          y = bn(conv(y, `${p}.conv3`, 1, 0), `${p}.bn3`);
+        }
+        const shortcut = b.downsample
+          ? bn(conv(input, `${p}.downsample.0`, b.stride, 0), `${p}.downsample.1`)
+          : input;
+        return tf.relu(tf.add(dropPath(y, this.#dpr[i], rng), shortcut));
+      });
     });
     return tf.mean(h, [1, 2]);
   }

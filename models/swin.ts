@@ -398,7 +398,7 @@ class Swin extends SpecModel {
     return linear(normed, this.p(`${p}.reduction.weight`));
   }
 
-  protected features(x: tfTypes.Tensor4D, _training: boolean, rng?: Rng): tfTypes.Tensor2D {
+  protected features(x: tfTypes.Tensor4D, training: boolean, rng?: Rng): tfTypes.Tensor2D {
     const cfg = this.#cfg;
     const consts = this.#stageConsts(x.shape[1]);
     let h = conv2d(x, this.p("patch_embed.proj.weight"), {
@@ -410,13 +410,15 @@ class Swin extends SpecModel {
     cfg.depths.forEach((depth, i) => {
       if (i > 0) h = this.#merge(h, `layers.${i}.downsample`);
       for (let j = 0; j < depth; j++, k++) {
-        h = this.#block(h, `layers.${i}.blocks.${j}`, {
-          heads: cfg.heads[i],
-          consts: consts[i],
-          shifted: j % 2 === 1,
-          dpr: this.#dpr[k],
-          rng,
-        });
+        const [input, dpr] = [h, this.#dpr[k]];
+        h = this.block(training, () =>
+          this.#block(input, `layers.${i}.blocks.${j}`, {
+            heads: cfg.heads[i],
+            consts: consts[i],
+            shifted: j % 2 === 1,
+            dpr,
+            rng,
+          }));
       }
     });
     h = layerNorm(h, this.p("norm.weight"), this.p("norm.bias"), EPS);

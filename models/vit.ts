@@ -203,7 +203,7 @@ class ViT extends SpecModel {
     ]);
   }
 
-  protected features(x: tfTypes.Tensor4D, _training: boolean, rng?: Rng): tfTypes.Tensor2D {
+  protected features(x: tfTypes.Tensor4D, training: boolean, rng?: Rng): tfTypes.Tensor2D {
     const cfg = this.#cfg;
     const b = x.shape[0], g = x.shape[1] / cfg.patch, d = cfg.dim;
     const ln = <T extends tfTypes.Tensor>(y: T, n: string): T =>
@@ -217,18 +217,21 @@ class ViT extends SpecModel {
     h = tf.add(h, this.#posEmbed(g));
     for (let i = 0; i < cfg.depth; i++) {
       const p = `blocks.${i}`;
-      const a = attention(ln(h, `${p}.norm1`), cfg.heads, {
-        qkv: this.p(`${p}.attn.qkv.weight`),
-        qkvB: this.p(`${p}.attn.qkv.bias`),
-        proj: this.p(`${p}.attn.proj.weight`),
-        projB: this.p(`${p}.attn.proj.bias`),
+      const input = h;
+      h = this.block(training, () => {
+        const a = attention(ln(input, `${p}.norm1`), cfg.heads, {
+          qkv: this.p(`${p}.attn.qkv.weight`),
+          qkvB: this.p(`${p}.attn.qkv.bias`),
+          proj: this.p(`${p}.attn.proj.weight`),
+          projB: this.p(`${p}.attn.proj.bias`),
+        });
+        const mid = tf.add(input, dropPath(a, this.#dpr[i], rng));
+        let m = gelu(
+          linear(ln(mid, `${p}.norm2`), this.p(`${p}.mlp.fc1.weight`), this.p(`${p}.mlp.fc1.bias`)),
+        );
+        m = linear(m, this.p(`${p}.mlp.fc2.weight`), this.p(`${p}.mlp.fc2.bias`));
+        return tf.add(mid, dropPath(m, this.#dpr[i], rng));
       });
-      h = tf.add(h, dropPath(a, this.#dpr[i], rng));
-      let m = gelu(
-        linear(ln(h, `${p}.norm2`), this.p(`${p}.mlp.fc1.weight`), this.p(`${p}.mlp.fc1.bias`)),
-      );
-      m = linear(m, this.p(`${p}.mlp.fc2.weight`), this.p(`${p}.mlp.fc2.bias`));
-      h = tf.add(h, dropPath(m, this.#dpr[i], rng));
     }
     h = ln(h, "norm");
     return tf.reshape(tf.slice(h, [0, 0, 0], [b, 1, d]), [b, d]);
