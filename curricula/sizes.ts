@@ -16,7 +16,7 @@ import { getPreset, presetNames } from "./presets.ts";
  * import { resolveCurriculum } from "@efficienttrain/curricula";
  * import { getPreset, stageSizes } from "@efficienttrain/curricula";
  * const r = resolveCurriculum(getPreset("efficienttrain"), { epochs: 10, imageSize: 32 });
- * console.assert(stageSizes(r).join() === "22,24,26,28,32");
+ * console.assert(stageSizes(r).join() === "22,28,32");
  * ```
  */
 export function stageSizes(resolved: ResolvedCurriculum): number[] {

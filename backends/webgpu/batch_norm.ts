@@ -14,7 +14,7 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { FUSED_KERNELS } from "@efficienttrain/core";
-import { normElementwise, type NormGroupSpec, normRunner } from "./program.ts";
+import { normElementwise, type NormGroupSpec, normRunner, parameterGradients } from "./program.ts";
 
 const STATISTICS: NormGroupSpec = {
   key: "bn_statistics",
@@ -39,25 +39,16 @@ const STATISTICS: NormGroupSpec = {
     }`,
 };
 
-const PARAMETER_GRADIENTS: NormGroupSpec = {
-  key: "bn_parameter_gradients",
-  per: "channel",
-  outputs: ["DScale", "DOffset"],
-  inputs: ["Dy", "X", "Mean", "Variance"],
-  body: `var sumDy = 0.0;
-    var sumDyCentred = 0.0;
-    for (var k = lane; k < uniforms.rows; k = k + LANES) {
-      let at = k * uniforms.channels + group;
-      sumDy = sumDy + Dy[at];
-      sumDyCentred = sumDyCentred + Dy[at] * (X[at] - Mean[group]);
-    }
-    let dOffset = workgroupSum(lane, sumDy);
-    let dScale = workgroupSum(lane, sumDyCentred) * inverseSqrt(Variance[group] + uniforms.eps);
-    if (lane == 0) {
-      DScale[group] = dScale;
-      DOffset[group] = dOffset;
-    }`,
-};
+const PARAMETER_GRADIENTS = parameterGradients("bn_parameter_gradients", [
+  "Dy",
+  "X",
+  "Mean",
+  "Variance",
+], {
+  dScale: "Dy[at] * (X[at] - Mean[group])",
+  dScaleFactor: "inverseSqrt(Variance[group] + uniforms.eps)",
+  dOffset: "Dy[at]",
+});
 
 // the tfjs formula's association: (x − mean)·(scale·rsqrt(var + eps)) + offset
 const NORMALISE = normElementwise(

@@ -14,7 +14,7 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { FUSED_KERNELS } from "@efficienttrain/core";
-import { type NormGroupSpec, normRunner } from "./program.ts";
+import { type NormGroupSpec, normRunner, parameterGradients } from "./program.ts";
 
 const FORWARD: NormGroupSpec = {
   key: "ln_forward",
@@ -71,25 +71,15 @@ const INPUT_GRADIENT: NormGroupSpec = {
     }`,
 };
 
-const PARAMETER_GRADIENTS: NormGroupSpec = {
-  key: "ln_parameter_gradients",
-  per: "channel",
-  outputs: ["DScale", "DOffset"],
-  inputs: ["Dy", "X", "Mean", "Variance"],
-  body: `var sumDy = 0.0;
-    var sumDyXhat = 0.0;
-    for (var k = lane; k < uniforms.rows; k = k + LANES) {
-      let at = k * uniforms.channels + group;
-      sumDy = sumDy + Dy[at];
-      sumDyXhat = sumDyXhat + Dy[at] * (X[at] - Mean[k]) * inverseSqrt(Variance[k] + uniforms.eps);
-    }
-    let dOffset = workgroupSum(lane, sumDy);
-    let dScale = workgroupSum(lane, sumDyXhat);
-    if (lane == 0) {
-      DScale[group] = dScale;
-      DOffset[group] = dOffset;
-    }`,
-};
+const PARAMETER_GRADIENTS = parameterGradients("ln_parameter_gradients", [
+  "Dy",
+  "X",
+  "Mean",
+  "Variance",
+], {
+  dScale: "Dy[at] * (X[at] - Mean[k]) * inverseSqrt(Variance[k] + uniforms.eps)",
+  dOffset: "Dy[at]",
+});
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 

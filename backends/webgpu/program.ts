@@ -94,6 +94,44 @@ export interface NormGroupSpec {
 }
 
 /**
+ * A norm's parameter gradients in one pass, one workgroup per channel: `DScale` is the column
+ * sum of `dScale` times `dScaleFactor`, `DOffset` the column sum of `dOffset` (WGSL
+ * expressions of the inputs, the row `k`, the channel `group` and the flat index `at`).
+ *
+ * @example
+ * ```ts
+ * import { parameterGradients } from "./program.ts";
+ * const spec = parameterGradients("g", ["Dy", "X"], { dScale: "Dy[at] * X[at]", dOffset: "Dy[at]" });
+ * console.assert(spec.outputs.join() === "DScale,DOffset" && spec.per === "channel");
+ * ```
+ */
+export function parameterGradients(
+  key: string,
+  inputs: readonly string[],
+  terms: { dScale: string; dOffset: string; dScaleFactor?: string },
+): NormGroupSpec {
+  return {
+    key,
+    per: "channel",
+    outputs: ["DScale", "DOffset"],
+    inputs,
+    body: `var sumScale = 0.0;
+    var sumOffset = 0.0;
+    for (var k = lane; k < uniforms.rows; k = k + LANES) {
+      let at = k * uniforms.channels + group;
+      sumScale = sumScale + ${terms.dScale};
+      sumOffset = sumOffset + ${terms.dOffset};
+    }
+    let dScale = workgroupSum(lane, sumScale) * ${terms.dScaleFactor ?? "1.0"};
+    let dOffset = workgroupSum(lane, sumOffset);
+    if (lane == 0) {
+      DScale[group] = dScale;
+      DOffset[group] = dOffset;
+    }`,
+  };
+}
+
+/**
  * A norm's element-wise pass over `x`: `body` sees `index`, `uniforms.rows`,
  * `uniforms.channels` and `uniforms.eps`.
  *
