@@ -6,9 +6,11 @@
 #
 # Paired: two queues start together, one core each (OMP_NUM_THREADS=1), and the baseline
 # starts with its EfficientTrain run:
-#   core 1: baseline, then efficienttrain-resize
-#   core 2: efficienttrain, then efficienttrain++
-# so every run has exactly one training run beside it. Nothing else may run on the machine
+#   core 1: baseline, then efficienttrain++
+#   core 2: efficienttrain, then efficienttrain-resize
+# so every run has exactly one training run beside it, and the two queues end close together
+# (the baseline is the longest run and EfficientTrain++ the shortest; the ResNet and ConvNeXt
+# runs of record used the older order, resize after the baseline). Nothing else may run on the machine
 # meanwhile (no tests, no builds).
 #
 # Resumable: a finished run (its summary.json) is never redone; an unfinished one whose
@@ -87,7 +89,7 @@ for f in "${families[@]}"; do
   echo "$(date -u +%FT%TZ) == $f"
   case $f in
     resnet-seed1) pair resnet 1 baseline efficienttrain ;;
-    *) pair "$f" 0 "baseline efficienttrain-resize" "efficienttrain efficienttrain++" ;;
+    *) pair "$f" 0 "baseline efficienttrain++" "efficienttrain efficienttrain-resize" ;;
   esac
 done
 deno run -A bench/experiments/headline.ts "$OUT" >/dev/null
