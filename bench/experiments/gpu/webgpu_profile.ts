@@ -13,8 +13,11 @@
  * its results go to `<adapter>-tfjs-formulas.{json,md}`.
  *
  * One training step per iteration as the trainer takes it: forward, backward, the project's
- * AdamW (fused into one kernel per parameter where the backend has it), one read of the loss. Results are written after every model (atomically), so a run cut short by
- * its budget keeps what it measured; models the budget did not reach are listed as skipped.
+ * AdamW (fused into one kernel per parameter where the backend has it), one read of the loss.
+ * The per-step counts are one step's, taken before the stage-change step. Uploads are also
+ * listed by where they came from (the innermost project line on the stack). Results are
+ * written after every model (atomically), so a run cut short by its budget keeps what it
+ * measured; models the budget did not reach are listed as skipped.
  *
  * @module
  */
@@ -81,10 +84,38 @@ interface StepCounters {
   dispatches: Map<string, { calls: number; hostMs: number }>;
   reads: number;
   uploads: number;
+  /** Uploads by where they came from: the innermost project source line on the stack. */
+  uploadSources: Map<string, number>;
+}
+
+/**
+ * The innermost frame of this project's code on the current stack (`models/layers.ts:441`),
+ * or the innermost frame of all when no project code is on it (a tfjs gradient called by the
+ * tape, for example).
+ */
+function projectFrame(): string {
+  const frames = (new Error().stack ?? "").split("\n").slice(1)
+    .map((line) => line.match(/\((.*):(\d+):\d+\)$|at (.*):(\d+):\d+$/))
+    .filter((m): m is RegExpMatchArray => m !== null)
+    .map((m) => ({ file: m[1] ?? m[3], line: m[2] ?? m[4] }))
+    .filter((f) => !f.file.includes("webgpu_profile.ts"));
+  const ours = frames.find((f) => f.file.startsWith("file://") && !f.file.includes("/npm/"));
+  const frame = ours ?? frames[0];
+  if (!frame) return "unknown";
+  const root = new URL("../../../", import.meta.url).href;
+  const file = frame.file.startsWith(root)
+    ? frame.file.slice(root.length)
+    : frame.file.replace(/^.*\/npm\/[^/]+\//, "npm:");
+  return `${file}:${frame.line}`;
 }
 
 function instrument(backend: WebGPUInternals): { counters: StepCounters; reset(): void } {
-  const counters: StepCounters = { dispatches: new Map(), reads: 0, uploads: 0 };
+  const counters: StepCounters = {
+    dispatches: new Map(),
+    reads: 0,
+    uploads: 0,
+    uploadSources: new Map(),
+  };
   const record = backend.recordAndSubmit.bind(backend);
   backend.recordAndSubmit = (program, ...rest) => {
     const t = performance.now();
@@ -112,7 +143,11 @@ function instrument(backend: WebGPUInternals): { counters: StepCounters; reset()
     // uploadToGPU also allocates every program's output; only data held on the host is a
     // transfer (and ends the compute pass to copy it in).
     const data = backend.tensorMap.get(id);
-    if (data?.resource == null && data?.values != null) counters.uploads++;
+    if (data?.resource == null && data?.values != null) {
+      counters.uploads++;
+      const where = projectFrame();
+      counters.uploadSources.set(where, (counters.uploadSources.get(where) ?? 0) + 1);
+    }
     upload(id);
   };
   return {
@@ -121,6 +156,7 @@ function instrument(backend: WebGPUInternals): { counters: StepCounters; reset()
       counters.dispatches.clear();
       counters.reads = 0;
       counters.uploads = 0;
+      counters.uploadSources.clear();
     },
   };
 }
@@ -228,8 +264,18 @@ for (const { model, side } of cases) {
       const compiledBefore = Object.keys(webgpu.pipelineCache).length;
       probe.reset();
       await step(m, x, y);
+      // Counted now: the stage-change step below goes on filling the same counters.
       const c = probe.counters;
-      const programs = [...c.dispatches].sort((a, b) => b[1].hostMs - a[1].hostMs);
+      const programs = [...c.dispatches].map(([name, v]) => [name, { ...v }] as const)
+        .sort((a, b) => b[1].hostMs - a[1].hostMs);
+      const counted = {
+        dispatchesPerStep: programs.reduce((a, [, v]) => a + v.calls, 0),
+        hostRecordMsPerStep: programs.reduce((a, [, v]) => a + v.hostMs, 0),
+        readsPerStep: c.reads,
+        uploadsPerStep: c.uploads,
+        uploadSources: [...c.uploadSources].sort((a, b) => b[1] - a[1]).slice(0, 10)
+          .map(([where, uploads]) => ({ where, uploads })),
+      };
       // A stage change: a new input side compiles the pipelines of every new shape.
       const smaller = Math.max(modelInfo(model).inputRule.min, side - side / 4);
       const newSide = Math.round(smaller / modelInfo(model).inputRule.step) *
@@ -241,10 +287,7 @@ for (const { model, side } of cases) {
       xs.dispose();
       m.setInputSize(side);
       breakdown = {
-        dispatchesPerStep: programs.reduce((a, [, v]) => a + v.calls, 0),
-        hostRecordMsPerStep: programs.reduce((a, [, v]) => a + v.hostMs, 0),
-        readsPerStep: c.reads,
-        uploadsPerStep: c.uploads,
+        ...counted,
         pipelinesAfterWarmup: compiledBefore,
         pipelinesNewAtStageChange: Object.keys(webgpu.pipelineCache).length - beforeStage,
         stageChangeSide: newSide,
@@ -306,5 +349,14 @@ function markdownTable(): string {
         fmt(r.hostRecordMsPerStep, 0)
       } | ${r.readsPerStep} | ${r.uploadsPerStep} | ${r.pipelinesAfterWarmup} | ${r.pipelinesNewAtStageChange} (→${r.stageChangeSide}) | ${top} |`;
     }),
+    "",
+    "Host→GPU uploads of one step by source (the innermost project line on the stack):",
+    "",
+    ...rows.filter((r) => r.uploadSources).map((r) =>
+      `- ${r.model}: ${
+        (r.uploadSources as { where: string; uploads: number }[])
+          .map((u) => `\`${u.where}\` ×${u.uploads}`).join(", ") || "none"
+      }`
+    ),
   ].join("\n") + "\n";
 }
