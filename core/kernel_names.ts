@@ -35,7 +35,31 @@ export const FUSED_KERNELS = {
    * parameter and both moments; attributes {@link AdamWAttrs}.
    */
   adamW: "EtAdamW",
+  /**
+   * Batch norm's running-statistics update in training: inputs `runningMean`, `runningVar`,
+   * `mean`, `variance` (the batch's, biased); outputs the new running mean and variance;
+   * attributes {@link RunningStatsAttrs}. Not differentiated: the statistics are buffers.
+   */
+  batchNormRunningStats: "EtBatchNormRunningStats",
 } as const;
+
+/**
+ * The scalars of one running-statistics update as the fused kernel takes them (PyTorch's
+ * `BatchNorm2d`: `r ← (1 − momentum)·r + momentum·s`, with the variance made unbiased first by
+ * `varianceCorrection` = n/(n−1), or 1 for a one-value batch).
+ *
+ * @example
+ * ```ts
+ * import type { RunningStatsAttrs } from "@efficienttrain/core";
+ * const n = 64 * 16 * 16;
+ * const attrs: RunningStatsAttrs = { momentum: 0.1, varianceCorrection: n / (n - 1) };
+ * console.assert(attrs.varianceCorrection > 1);
+ * ```
+ */
+export interface RunningStatsAttrs {
+  readonly momentum: number;
+  readonly varianceCorrection: number;
+}
 
 /**
  * The scalars of one AdamW update as the fused kernel takes them (PyTorch's AdamW:

@@ -434,8 +434,20 @@ export function batchNorm(
     ? { mean: fusedOut[1], variance: fusedOut[2] }
     : tf.moments(x, [0, 1, 2]);
   const n = x.shape[0] * x.shape[1] * x.shape[2];
+  const varianceCorrection = n > 1 ? n / (n - 1) : 1;
   tf.tidy(() => {
-    const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
+    if (hasFusedKernel(FUSED.batchNormRunningStats, mean)) {
+      const [newMean, newVar] = fused(FUSED.batchNormRunningStats, {
+        runningMean: state.runningMean,
+        runningVar: state.runningVar,
+        mean,
+        variance,
+      }, { momentum, varianceCorrection });
+      state.runningMean.assign(newMean);
+      state.runningVar.assign(newVar);
+      return;
+    }
+    const unbiased = n > 1 ? tf.mul(variance, varianceCorrection) : variance;
     state.runningMean.assign(
       tf.add(tf.mul(state.runningMean, 1 - momentum), tf.mul(mean, momentum)),
     );

@@ -2,15 +2,15 @@
  * The WGSL training kernels on tfjs-webgpu against tfjs-cpu's composite formulas, over swept
  * shapes (size-1 axes, 1×1 maps, odd sizes, sizes around the workgroup widths, batch 1):
  * batch norm, layer norm and GELU forward and backward (outputs, statistics and every input
- * gradient), and a whole training step of the `test_*` models (loss and every parameter's
- * gradient). The fused AdamW is in `fused_adamw_test.ts`. Runs on llvmpipe; skipped without
+ * gradient), batch norm's running-statistics update, and a whole training step of the `test_*`
+ * models (loss and every parameter's gradient). The fused AdamW is in `fused_adamw_test.ts`. Runs on llvmpipe; skipped without
  * an adapter.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { FUSED_KERNELS, Rng } from "@efficienttrain/core";
-import { createModel } from "@efficienttrain/models";
+import { batchNorm, createModel } from "@efficienttrain/models";
 import { random, startWebgpu } from "./webgpu_util.ts";
 
 const ignore = !(await startWebgpu());
@@ -75,6 +75,55 @@ Deno.test({
         if (key === "dx" && shape[0] * shape[1] * shape[2] === 1) continue;
         const err = worstRelative(got, want);
         assert.ok(err < 1e-4, `[${shape}] ${key}: relative error ${err}`);
+      }
+    }
+    await tf.setBackend("webgpu");
+  },
+});
+
+/** The running statistics after two training-mode `batchNorm` calls on `backend`. */
+async function runningStatsOn(
+  backend: string,
+  shape: readonly [number, number, number, number],
+): Promise<{ mean: Float32Array; variance: Float32Array; kernels: readonly string[] }> {
+  await tf.setBackend(backend);
+  const rng = new Rng(shape.reduce((a, b) => a * 17 + b, 3));
+  const c = [shape[3]];
+  const state = {
+    weight: tf.variable(tf.tensor(random(c, rng, 1), c)),
+    bias: tf.variable(tf.tensor(random(c, rng, 1), c)),
+    runningMean: tf.variable(tf.tensor(random(c, rng, 1), c), false),
+    runningVar: tf.variable(tf.tensor(random(c, rng, 1).map((v) => v + 2), c), false),
+  };
+  const batches = [0, 1].map(() =>
+    tf.tensor4d(random(shape, rng, 3).map((v) => v + 1), [...shape])
+  );
+  const profile = await tf.profile(() => {
+    for (const x of batches) tf.dispose(batchNorm(x, state, { training: true, momentum: 0.3 }));
+  });
+  const mean = (await state.runningMean.data()) as Float32Array;
+  const variance = (await state.runningVar.data()) as Float32Array;
+  tf.dispose([...batches, ...Object.values(state)]);
+  return { mean, variance, kernels: profile.kernelNames };
+}
+
+Deno.test({
+  name: "webgpu: batch norm's fused running-statistics update matches tfjs-cpu's formula",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    for (const shape of BN_SHAPES) {
+      const gpu = await runningStatsOn("webgpu", shape);
+      const cpu = await runningStatsOn("cpu", shape);
+      assert.ok(gpu.kernels.includes(FUSED_KERNELS.batchNormRunningStats), `${shape}: fused ran`);
+      assert.ok(
+        !cpu.kernels.includes(FUSED_KERNELS.batchNormRunningStats),
+        `${shape}: cpu formula`,
+      );
+      for (const key of ["mean", "variance"] as const) {
+        const err = worstRelative(gpu[key], cpu[key]);
+        assert.ok(err < 1e-5, `[${shape}] running ${key}: relative error ${err}`);
       }
     }
     await tf.setBackend("webgpu");
@@ -327,6 +376,16 @@ Deno.test({
           bn,
         ),
         2,
+      ],
+      [
+        "batch norm running statistics",
+        kernel(FUSED_KERNELS.batchNormRunningStats, {
+          runningMean: scale,
+          runningVar: offset,
+          mean: bnMean,
+          variance: bnVariance,
+        }, { momentum: 0.1, varianceCorrection: 36 / 35 }),
+        1,
       ],
     ];
     for (const [what, run, dispatches] of expected) {

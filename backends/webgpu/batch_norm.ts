@@ -10,10 +10,15 @@
  * mean, then the centred variance, two passes for accuracy; backward: Σdy and Σdy·x̂), and one
  * element-wise pass writes the output.
  *
+ * The running statistics move in one more dispatch with the step's numbers as uniforms: the
+ * formula multiplies by four host numbers, and each becomes a scalar tensor uploaded every step
+ * (five per layer with the n/(n−1) correction: most of a ResNet step's host→GPU transfers).
+ *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import { FUSED_KERNELS } from "@efficienttrain/core";
+import { FUSED_KERNELS, type RunningStatsAttrs } from "@efficienttrain/core";
+import { type MultiOutputSpec, runMultiOutput } from "./multi_output.ts";
 import { normElementwise, type NormGroupSpec, normRunner, parameterGradients } from "./program.ts";
 
 const STATISTICS: NormGroupSpec = {
@@ -71,6 +76,18 @@ const INPUT_GRADIENT = normElementwise(
       setOutputAtIndex(index, Scale[c] * rstd * g);`,
 );
 
+// the formula's association, so the webgpu and cpu updates agree to rounding
+const RUNNING_STATISTICS: MultiOutputSpec = {
+  key: "bn_running_statistics",
+  outputs: ["MeanOut", "VarOut"],
+  inputs: ["RunningMean", "RunningVar", "Mean", "Variance"],
+  uniforms: "keep : f32, momentum : f32, varianceCorrection : f32,",
+  per: "element",
+  body: `MeanOut[index] = RunningMean[index] * uniforms.keep + Mean[index] * uniforms.momentum;
+    let unbiased = Variance[index] * uniforms.varianceCorrection;
+    VarOut[index] = RunningVar[index] * uniforms.keep + unbiased * uniforms.momentum;`,
+};
+
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 function epsilonOf(args: KernelArgs): number {
@@ -99,8 +116,24 @@ function backward(args: KernelArgs): tf.TensorInfo[] {
   return [dx, dScale, dOffset];
 }
 
+function runningStatistics(args: KernelArgs): tf.TensorInfo[] {
+  const { runningMean, runningVar, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
+  const { momentum, varianceCorrection } = args.attrs as unknown as RunningStatsAttrs;
+  const values = [1 - momentum, momentum, varianceCorrection];
+  return runMultiOutput(
+    args.backend,
+    RUNNING_STATISTICS,
+    [runningMean, runningVar, mean, variance],
+    {
+      outputShapes: [runningMean.shape, runningVar.shape],
+      count: runningMean.shape.reduce((x, y) => x * y, 1),
+      uniforms: values.map((value) => ({ type: "float32", data: [value] })),
+    },
+  );
+}
+
 /**
- * The two kernels' configs for tfjs's `webgpu` backend.
+ * The three kernels' configs for tfjs's `webgpu` backend.
  *
  * @example
  * ```ts
@@ -115,6 +148,11 @@ export function batchNormWebgpuKernels(): tf.KernelConfig[] {
       kernelName: FUSED_KERNELS.batchNormGrad,
       backendName: "webgpu",
       kernelFunc: backward as never,
+    },
+    {
+      kernelName: FUSED_KERNELS.batchNormRunningStats,
+      backendName: "webgpu",
+      kernelFunc: runningStatistics as never,
     },
   ];
 }
