@@ -94,7 +94,12 @@ interface StepCounters {
  * tape, for example).
  */
 function projectFrame(): string {
-  const frames = (new Error().stack ?? "").split("\n").slice(1)
+  // tfjs's gradient machinery alone is deeper than V8's default 10 frames
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 60;
+  const stack = new Error().stack ?? "";
+  Error.stackTraceLimit = limit;
+  const frames = stack.split("\n").slice(1)
     .map((line) => line.match(/\((.*):(\d+):\d+\)$|at (.*):(\d+):\d+$/))
     .filter((m): m is RegExpMatchArray => m !== null)
     .map((m) => ({ file: m[1] ?? m[3], line: m[2] ?? m[4] }))
