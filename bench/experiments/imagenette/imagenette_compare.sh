@@ -39,17 +39,8 @@ export OMP_NUM_THREADS=1
 ETPP_FRACTION=${ETPP_FRACTION:-1/2}
 ETPP=$(python3 -c "print(round($EPOCHS * $ETPP_FRACTION, 3))")
 
-# One recipe for every run of a family; only the model and the learning rate differ between
-# families (transformers from scratch on 9.5k images need the lower one).
-recipe() {
-  case $1 in
-    resnet) echo "resnet18_half --lr 2e-3" ;;
-    convnext) echo "convnext_atto --lr 2e-3" ;;
-    deit) echo "deit_tiny_patch16_224 --lr 1e-3" ;;
-    swin) echo "swin_micro_patch4_window4_128 --lr 1e-3" ;;
-    *) echo "unknown family $1" >&2; exit 2 ;;
-  esac
-}
+# shellcheck source=recipe.sh
+source bench/experiments/imagenette/recipe.sh
 
 # run <family> <seed> <curriculum>
 run() {
@@ -62,8 +53,7 @@ run() {
   deno run -A cli/compare.ts --models "$model" --curricula "$curriculum" --seeds "$seed" \
     --data "$DATA" --image-size "$SIZE" --epochs "$EPOCHS" \
     --epochs-by-curriculum "efficienttrain++=$ETPP" \
-    --batch-size 64 --warmup-epochs 1 --weight-decay 0.05 --label-smoothing 0.1 \
-    --workers 1 --max-hours "$MAX_HOURS" --eval-batch-size "$EVAL_BATCH" \
+    "${RECIPE_FLAGS[@]}" --max-hours "$MAX_HOURS" --eval-batch-size "$EVAL_BATCH" \
     --compare-out "$OUT/$family" "$@" \
     >>"$OUT/$family/$model-$curriculum-s$seed.log" 2>&1
   echo "$(date -u +%FT%TZ) finished $family $curriculum seed $seed"

@@ -25,13 +25,10 @@ SIZE=${SIZE:-128}
 STOP_AFTER=${STOP_AFTER:-5}
 EVAL_BATCH=${EVAL_BATCH:-100}
 export OMP_NUM_THREADS=1
-case $family in
-  resnet) model=resnet18_half ;;
-  convnext) model=convnext_atto ;;
-  deit) model=deit_tiny_patch16_224 ;;
-  swin) model=swin_micro_patch4_window4_128 ;;
-  *) echo "lr_probe.sh: unknown family '$family' (resnet, convnext, deit, swin)" >&2; exit 2 ;;
-esac
+# shellcheck source=recipe.sh
+source bench/experiments/imagenette/recipe.sh
+spec=$(recipe "$family") || exit 2
+read -r model _ record_lr <<<"$spec"
 mkdir -p "$OUT"
 
 last_eval() { grep -c "^epoch [0-9.]*: top-1" "$1" 2>/dev/null || true; }
@@ -43,8 +40,7 @@ probe() {
   rm -rf "$OUT/$model-lr$lr" "$log"
   deno run -A cli/train.ts --model "$model" --curriculum baseline --lr "$lr" --seed 0 \
     --data "$DATA" \
-    --image-size "$SIZE" --epochs "$EPOCHS" --batch-size 64 --warmup-epochs 1 \
-    --weight-decay 0.05 --label-smoothing 0.1 --workers 1 --eval-batch-size "$EVAL_BATCH" \
+    --image-size "$SIZE" --epochs "$EPOCHS" "${RECIPE_FLAGS[@]}" --eval-batch-size "$EVAL_BATCH" \
     --out "$OUT/$model-lr$lr" >"$log" 2>&1 &
   local pid=$!
   while kill -0 "$pid" 2>/dev/null; do
@@ -90,11 +86,7 @@ done
   for log in "$OUT"/*-lr*.log bench/results/imagenette/"$family"/"$model"-baseline-s0.log; do
     [ -f "$log" ] || continue
     case $log in
-      *-baseline-s0.log)
-        lr=$(grep "$family) echo" bench/experiments/imagenette/imagenette_compare.sh |
-          grep -o -- "--lr [^ \"]*" | cut -d' ' -f2)
-        lr="$lr (run of record)"
-        ;;
+      *-baseline-s0.log) lr="$record_lr (run of record)" ;;
       *) lr=${log##*-lr}; lr=${lr%.log} ;;
     esac
     row="| $lr |"

@@ -1,0 +1,21 @@
+# shellcheck shell=bash
+# The Imagenette recipe of record, sourced by imagenette_compare.sh and lr_probe.sh so the runs
+# and the probes cannot drift apart.
+
+# One recipe for every run of a family; only the model and the learning rate differ between
+# families (transformers from scratch on 9.5k images need the lower one).
+# recipe <family>: prints "<model> --lr <rate>"
+recipe() {
+  case $1 in
+    resnet) echo "resnet18_half --lr 2e-3" ;;
+    convnext) echo "convnext_atto --lr 2e-3" ;;
+    deit) echo "deit_tiny_patch16_224 --lr 1e-3" ;;
+    swin) echo "swin_micro_patch4_window4_128 --lr 1e-3" ;;
+    *) echo "unknown family '$1' (resnet, convnext, deit, swin)" >&2; return 2 ;;
+  esac
+}
+
+# What every run of every family shares besides data, size, epochs and evaluation batch.
+# shellcheck disable=SC2034
+RECIPE_FLAGS=(--batch-size 64 --warmup-epochs 1 --weight-decay 0.05 --label-smoothing 0.1
+  --workers 1)
