@@ -12,8 +12,9 @@ import { FUSED_KERNELS } from "./kernel_names.ts";
 let registered = false;
 
 /**
- * Register the gradients of the fused batch norm, layer norm and GELU kernels with tfjs.
- * Idempotent; a backend calls it when it registers the kernels.
+ * Register the gradients of the fused batch norm, layer norm, GELU and head-split kernels with
+ * tfjs, and route tfjs's `Softmax` gradient and the filter gradients of `Conv2D` and
+ * `DepthwiseConv2dNative` through fused kernels where the backend has them. Idempotent; a backend calls it when it registers the kernels.
  *
  * @example
  * ```ts
@@ -63,6 +64,89 @@ export function registerFusedGradients(): void {
           tf.engine().runKernel(
             FUSED_KERNELS.geluGrad,
             { dy, x } as unknown as tf.NamedTensorMap,
+          ) as tf.Tensor,
+      };
+    },
+  });
+  const softmax = tf.getGradient("Softmax");
+  if (softmax) {
+    tf.registerGradient({
+      ...softmax,
+      gradFunc: (dy, saved, attrs) => {
+        const [y] = saved;
+        const { dim } = attrs as { dim: number };
+        if (
+          y.dtype !== "float32" || (dim !== -1 && dim !== y.rank - 1) ||
+          tf.getKernel(FUSED_KERNELS.softmaxGrad, tf.getBackend()) === undefined
+        ) {
+          return softmax.gradFunc(dy, saved, attrs);
+        }
+        return {
+          logits: () =>
+            tf.engine().runKernel(
+              FUSED_KERNELS.softmaxGrad,
+              { dy, y } as unknown as tf.NamedTensorMap,
+            ) as tf.Tensor,
+        };
+      },
+    });
+  }
+  routeFilterGradient("Conv2D", FUSED_KERNELS.conv2dFilterGrad);
+  routeFilterGradient("DepthwiseConv2dNative", FUSED_KERNELS.depthwiseFilterGrad);
+  tf.registerGradient({
+    kernelName: FUSED_KERNELS.splitHeads,
+    gradFunc: (dys, _saved, attrs) => {
+      const [dq, dk, dv] = dys as tf.Tensor[];
+      return {
+        qkv: () =>
+          tf.engine().runKernel(
+            FUSED_KERNELS.splitHeadsGrad,
+            { dq, dk, dv } as unknown as tf.NamedTensorMap,
+            attrs as tf.NamedAttrMap,
+          ) as tf.Tensor,
+      };
+    },
+  });
+}
+
+/**
+ * Keep tfjs's gradient of convolution `forward` for the input, and compute the filter's with
+ * `kernel` where the current backend has it (NHWC, dilation 1, float32, one filter per input
+ * channel for depthwise).
+ */
+function routeFilterGradient(forward: string, kernel: string): void {
+  const original = tf.getGradient(forward);
+  if (!original) return;
+  tf.registerGradient({
+    ...original,
+    gradFunc: (dy, saved, attrs) => {
+      const grads = original.gradFunc(dy, saved, attrs);
+      const [x, filter] = saved;
+      const a = attrs as {
+        strides: number | number[];
+        pad: unknown;
+        dimRoundingMode?: string;
+        dataFormat?: string;
+        dilations?: number | number[];
+      };
+      const ones = (v: number | number[] | undefined): boolean =>
+        v === undefined || [v].flat().every((d) => d === 1);
+      const usable = x.dtype === "float32" && (a.dataFormat ?? "NHWC") === "NHWC" &&
+        ones(a.dilations) && (forward === "Conv2D" || filter.shape[3] === 1) &&
+        tf.getKernel(kernel, tf.getBackend()) !== undefined;
+      if (!usable) return grads;
+      return {
+        ...grads,
+        filter: () =>
+          tf.engine().runKernel(
+            kernel,
+            { x, dy } as unknown as tf.NamedTensorMap,
+            {
+              strides: a.strides,
+              pad: a.pad,
+              dimRoundingMode: a.dimRoundingMode,
+              filterShape: filter.shape,
+            } as unknown as tf.NamedAttrMap,
           ) as tf.Tensor,
       };
     },

@@ -41,7 +41,46 @@ export const FUSED_KERNELS = {
    * attributes {@link RunningStatsAttrs}. Not differentiated: the statistics are buffers.
    */
   batchNormRunningStats: "EtBatchNormRunningStats",
+  /**
+   * Attention's head split: input `qkv`, `[B, N, 3·D]` (the fused projection's q, k and v side
+   * by side, timm's layout); outputs `q·scale`, `k` and `v`, each `[B, heads, N, D/heads]`;
+   * attributes {@link SplitHeadsAttrs}.
+   */
+  splitHeads: "EtSplitHeads",
+  /** The head split's gradient: inputs `dq`, `dk`, `dv`; output `dqkv`; the same attributes. */
+  splitHeadsGrad: "EtSplitHeadsGrad",
+  /**
+   * Softmax's gradient over the last axis: inputs `dy` and the softmax's output `y`; output
+   * `y·(dy − Σ dy·y)`. tfjs's own `Softmax` kernel stays the forward.
+   */
+  softmaxGrad: "EtSoftmaxGrad",
+  /**
+   * Convolution's filter gradient (NHWC, HWIO filter, dilation 1): inputs `x` and `dy`;
+   * attributes tfjs's `Conv2DBackpropFilter` takes (`strides`, `pad`, `dimRoundingMode`,
+   * `filterShape`). tfjs's own `Conv2D` forward and input gradient stay.
+   */
+  conv2dFilterGrad: "EtConv2DFilterGrad",
+  /** Depthwise convolution's filter gradient (channel multiplier 1): as `conv2dFilterGrad`. */
+  depthwiseFilterGrad: "EtDepthwiseFilterGrad",
 } as const;
+
+/**
+ * The head split's attributes: the number of heads and the factor q is scaled by
+ * (`headDim^−½` in scaled dot-product attention), applied inside the kernel so the scale is
+ * not a host number uploaded per block per step.
+ *
+ * @example
+ * ```ts
+ * import type { SplitHeadsAttrs } from "@efficienttrain/core";
+ * const headDim = 64;
+ * const attrs: SplitHeadsAttrs = { heads: 3, scale: headDim ** -0.5 };
+ * console.assert(attrs.scale === 0.125);
+ * ```
+ */
+export interface SplitHeadsAttrs {
+  readonly heads: number;
+  readonly scale: number;
+}
 
 /**
  * The scalars of one running-statistics update as the fused kernel takes them (PyTorch's

@@ -29,6 +29,7 @@ export {
   type VariantConfig,
 } from "./base.ts";
 export * from "./layers.ts";
+export * from "./attention.ts";
 export * from "./resample.ts";
 export * from "./resnet.ts";
 export * from "./convnext.ts";

@@ -36,6 +36,7 @@ import {
   roll2d,
   SpecList,
 } from "./layers.ts";
+import { mergeHeads, splitHeads } from "./attention.ts";
 import { bicubicMatrix2d, resampleRelPosTable } from "./resample.ts";
 
 /** Architecture of one Swin variant. */
@@ -360,10 +361,8 @@ class Swin extends SpecModel {
     const tokens = tf.reshape(win, [b * nw, n, c]) as tfTypes.Tensor3D;
 
     const qkv = linear(tokens, this.p(`${p}.attn.qkv.weight`), this.p(`${p}.attn.qkv.bias`));
-    const [q, k, v] = tf.split(qkv, 3, 2).map((t) =>
-      tf.transpose(tf.reshape(t, [b * nw, n, heads, hd]), [0, 2, 1, 3]) as tfTypes.Tensor4D
-    );
-    let attn = tf.matMul(tf.mul(q, hd ** -0.5), k, false, true);
+    const [q, k, v] = splitHeads(qkv, heads, { scale: hd ** -0.5 });
+    let attn = tf.matMul(q, k, false, true);
     const table = this.p(`${p}.attn.relative_position_bias_table`);
     const bias = tf.reshape(tf.transpose(tf.matMul(options.consts.gather, table)), [heads, n, n]);
     const mask = s > 0 ? options.consts.mask : undefined;
@@ -373,8 +372,11 @@ class Swin extends SpecModel {
       : tf.add(tf.reshape(attn, [b * nw, heads * n * n]), tf.reshape(bias, [-1]));
     attn = tf.reshape(attn, [b * nw, heads, n, n]);
     attn = tf.softmax(attn);
-    let o = tf.reshape(tf.transpose(tf.matMul(attn, v), [0, 2, 1, 3]), [b * nw, n, c]);
-    o = linear(o, this.p(`${p}.attn.proj.weight`), this.p(`${p}.attn.proj.bias`));
+    const o = linear(
+      mergeHeads(tf.matMul(attn, v)),
+      this.p(`${p}.attn.proj.weight`),
+      this.p(`${p}.attn.proj.bias`),
+    );
 
     let y = tf.reshape(o, [b * per, per, w, w * c]);
     y = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [b, r, r, c]) as tfTypes.Tensor4D;

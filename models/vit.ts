@@ -23,6 +23,7 @@ import {
   SpecModel,
 } from "./base.ts";
 import { conv2d, dropPath, dropPathRates, gelu, layerNorm, linear, SpecList } from "./layers.ts";
+import { mergeHeads, splitHeads } from "./attention.ts";
 import { bicubicMatrix2d, resamplePosEmbed } from "./resample.ts";
 
 /** Architecture of one ViT/DeiT variant. */
@@ -130,15 +131,10 @@ function attention(
   heads: number,
   w: { qkv: tfTypes.Tensor; qkvB: tfTypes.Tensor; proj: tfTypes.Tensor; projB: tfTypes.Tensor },
 ): tfTypes.Tensor3D {
-  const [b, n, d] = x.shape;
-  const hd = d / heads;
-  const qkv = linear(x, w.qkv, w.qkvB);
-  const [q, k, v] = tf.split(qkv, 3, 2).map((t) =>
-    tf.transpose(tf.reshape(t, [b, n, heads, hd]), [0, 2, 1, 3]) as tfTypes.Tensor4D
-  );
-  const attn = tf.softmax(tf.matMul(tf.mul(q, hd ** -0.5), k, false, true));
-  const out = tf.reshape(tf.transpose(tf.matMul(attn, v), [0, 2, 1, 3]), [b, n, d]);
-  return linear(out as tfTypes.Tensor3D, w.proj, w.projB);
+  const hd = x.shape[2] / heads;
+  const [q, k, v] = splitHeads(linear(x, w.qkv, w.qkvB), heads, { scale: hd ** -0.5 });
+  const attn = tf.softmax(tf.matMul(q, k, false, true));
+  return linear(mergeHeads(tf.matMul(attn, v)), w.proj, w.projB);
 }
 
 class ViT extends SpecModel {

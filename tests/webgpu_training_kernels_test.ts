@@ -2,8 +2,9 @@
  * The WGSL training kernels on tfjs-webgpu against tfjs-cpu's composite formulas, over swept
  * shapes (size-1 axes, 1×1 maps, odd sizes, sizes around the workgroup widths, batch 1):
  * batch norm, layer norm and GELU forward and backward (outputs, statistics and every input
- * gradient), batch norm's running-statistics update, and a whole training step of the `test_*`
- * models (loss and every parameter's gradient). The fused AdamW is in `fused_adamw_test.ts`. Runs on llvmpipe; skipped without
+ * gradient), batch norm's running-statistics update, and a whole training step of each `test_*`
+ * model (loss and every parameter's gradient). The fused AdamW is in `fused_adamw_test.ts`, the
+ * attention head split in `webgpu_attention_kernels_test.ts`. Runs on llvmpipe; skipped without
  * an adapter.
  */
 import assert from "node:assert/strict";
@@ -11,7 +12,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { FUSED_KERNELS, Rng } from "@efficienttrain/core";
 import { batchNorm, createModel } from "@efficienttrain/models";
-import { random, startWebgpu } from "./webgpu_util.ts";
+import { dispatchesOf, random, startWebgpu, worstRelative } from "./webgpu_util.ts";
 
 const ignore = !(await startWebgpu());
 
@@ -24,17 +25,6 @@ const BN_SHAPES: readonly [number, number, number, number][] = [
   [4, 9, 9, 16],
   [2, 48, 48, 3], // 4,608 rows: the 256-lane reduction
 ];
-
-function worstRelative(got: Float32Array, want: Float32Array): number {
-  assert.equal(got.length, want.length);
-  let scale = 0, err = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]));
-    const d = Math.abs(got[i] - want[i]);
-    if (!(d <= err)) err = d;
-  }
-  return scale === 0 ? err : err / scale;
-}
 
 Deno.test({
   name: "webgpu: fused batch norm forward and backward match tfjs-cpu over swept shapes",
@@ -166,12 +156,16 @@ async function stepOn(
 }
 
 Deno.test({
-  name: "webgpu: a whole training step of test_resnet, test_convnext, test_deit equals tfjs-cpu",
+  name: "webgpu: a whole training step of each test_* model equals tfjs-cpu",
   ignore,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    for (const [name, side] of [["test_resnet", 12], ["test_convnext", 16], ["test_deit", 8]]) {
+    const models = [["test_resnet", 12], ["test_convnext", 16], ["test_deit", 8], [
+      "test_swin",
+      16,
+    ]];
+    for (const [name, side] of models) {
       const gpu = await stepOn("webgpu", name as string, side as number);
       const cpu = await stepOn("cpu", name as string, side as number);
       const lossErr = Math.abs(gpu.loss - cpu.loss) / Math.abs(cpu.loss);
@@ -182,6 +176,9 @@ Deno.test({
       }
       if (name === "test_resnet") {
         assert.ok(gpu.kernels.includes(FUSED_KERNELS.batchNormGrad), "fused batch norm used");
+      }
+      if (name === "test_deit" || name === "test_swin") {
+        assert.ok(gpu.kernels.includes(FUSED_KERNELS.splitHeadsGrad), `${name}: fused head split`);
       }
     }
     await tf.setBackend("webgpu");
@@ -313,23 +310,6 @@ Deno.test({
     }
   },
 });
-
-/** How many dispatches tfjs-webgpu records while `f` runs (the fused kernels' included). */
-function dispatchesOf(f: () => tf.Tensor | tf.Tensor[]): number {
-  const backend = tf.backend() as unknown as { recordAndSubmit: (...args: unknown[]) => void };
-  const record = backend.recordAndSubmit;
-  let count = 0;
-  backend.recordAndSubmit = (...args: unknown[]) => {
-    count++;
-    record.apply(backend, args);
-  };
-  try {
-    tf.dispose(f());
-  } finally {
-    backend.recordAndSubmit = record;
-  }
-  return count;
-}
 
 Deno.test({
   name: "webgpu: each fused kernel is the dispatches its design says, not one per output",

@@ -9,7 +9,7 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { type AdamWAttrs, FUSED_KERNELS } from "@efficienttrain/core";
-import { type MultiOutputSpec, runMultiOutput } from "./multi_output.ts";
+import { type MultiOutputSpec, runMultiOutput, uniformValues } from "./multi_output.ts";
 
 const ADAMW: MultiOutputSpec = {
   key: "et_adamw",
@@ -59,6 +59,6 @@ function adamW(
   return runMultiOutput(args.backend, ADAMW, [param, grad, m, v], {
     outputShapes: [param.shape, param.shape, param.shape],
     count: param.shape.reduce((x, y) => x * y, 1),
-    uniforms: values.map((value) => ({ type: "float32", data: [value] })),
+    uniforms: uniformValues("float32", values),
   });
 }

@@ -18,7 +18,7 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { FUSED_KERNELS, type RunningStatsAttrs } from "@efficienttrain/core";
-import { type MultiOutputSpec, runMultiOutput } from "./multi_output.ts";
+import { type MultiOutputSpec, runMultiOutput, uniformValues } from "./multi_output.ts";
 import { normElementwise, type NormGroupSpec, normRunner, parameterGradients } from "./program.ts";
 
 const STATISTICS: NormGroupSpec = {
@@ -127,7 +127,7 @@ function runningStatistics(args: KernelArgs): tf.TensorInfo[] {
     {
       outputShapes: [runningMean.shape, runningVar.shape],
       count: runningMean.shape.reduce((x, y) => x * y, 1),
-      uniforms: values.map((value) => ({ type: "float32", data: [value] })),
+      uniforms: uniformValues("float32", values),
     },
   );
 }

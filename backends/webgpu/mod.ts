@@ -1,9 +1,10 @@
 /**
  * `@efficienttrain/backend-webgpu`: WGSL kernels on Deno's `navigator.gpu` — EfficientTrain's
- * low-frequency crop, the matrix resizes and the training kernels tfjs-webgpu lacks (fused
- * AdamW, batch norm, layer norm, GELU) — plus the shared GPUDevice they run on, which can be
- * tfjs-webgpu's own device (`useDevice`) so buffers move between them without a copy through
- * the host.
+ * low-frequency crop, the matrix resizes and the training kernels tfjs-webgpu lacks or runs
+ * naively (fused AdamW, batch norm, layer norm, GELU, attention's head split, softmax's
+ * gradient, the convolutions' filter gradients) — plus the shared GPUDevice they run on, which
+ * can be tfjs-webgpu's own device (`useDevice`) so buffers move between them without a copy
+ * through the host.
  *
  * @module
  */
@@ -16,5 +17,8 @@ export * from "./adamw.ts";
 export * from "./batch_norm.ts";
 export * from "./layer_norm.ts";
 export * from "./gelu.ts";
+export * from "./split_heads.ts";
+export * from "./softmax.ts";
+export * from "./conv_filter_grad.ts";
 export * from "./training_kernels.ts";
 export type { WebGPUBackendLike } from "./program.ts";

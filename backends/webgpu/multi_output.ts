@@ -38,12 +38,31 @@ export interface MultiOutputSpec {
   readonly uniforms: string;
   readonly per: "element" | { readonly lanes: number };
   readonly body: string;
+  /** Module-scope WGSL the body uses: workgroup tiles, helper functions. */
+  readonly declarations?: string;
 }
 
 /** One uniform value, as tfjs-webgpu's `recordAndSubmit` takes it. */
 export interface UniformValue {
   readonly type: "float32" | "int32";
   readonly data: number[];
+}
+
+/**
+ * Uniform values of one type, one per field, in the order the WGSL struct declares them.
+ *
+ * @example
+ * ```ts
+ * import { uniformValues } from "./multi_output.ts";
+ * const u = uniformValues("int32", [3, 5]);
+ * console.assert(u.length === 2 && u[1].type === "int32" && u[1].data[0] === 5);
+ * ```
+ */
+export function uniformValues(
+  type: UniformValue["type"],
+  values: readonly number[],
+): UniformValue[] {
+  return values.map((value) => ({ type, data: [value] }));
 }
 
 /** The internals of tfjs-webgpu's backend a multi-output dispatch uses. */
@@ -99,6 +118,7 @@ const LANES : i32 = ${lanes};
 struct Uniforms { nan : f32, infinity : f32, ${prefix} count : i32, ${spec.uniforms} };
 ${bindings.join("\n")}
 @group(0) @binding(${buffers.length}) var<uniform> uniforms : Uniforms;
+${spec.declarations ?? ""}
 `;
   const entry = `@compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) workgroup : vec3<u32>, @builtin(num_workgroups) workgroups : vec3<u32>,

@@ -1,7 +1,8 @@
 /**
  * The WGSL training kernels this package adds to tfjs's `webgpu` backend, registered in one
- * call: the fused AdamW update, and batch norm, layer norm and GELU forward and backward (their
- * gradients come from `@efficienttrain/core`, shared with the native backend).
+ * call: the fused AdamW update, batch norm, layer norm, GELU and attention's head split forward
+ * and backward, softmax's gradient and the convolutions' filter gradients (the gradients come
+ * from `@efficienttrain/core`, shared with the native backend).
  *
  * @module
  */
@@ -9,8 +10,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import { registerFusedGradients } from "@efficienttrain/core";
 import { adamWWebgpuKernel } from "./adamw.ts";
 import { batchNormWebgpuKernels } from "./batch_norm.ts";
+import { convFilterGradWebgpuKernels } from "./conv_filter_grad.ts";
 import { geluWebgpuKernels } from "./gelu.ts";
 import { layerNormWebgpuKernels } from "./layer_norm.ts";
+import { softmaxGradWebgpuKernel } from "./softmax.ts";
+import { splitHeadsWebgpuKernels } from "./split_heads.ts";
 
 /**
  * Register the WGSL training kernels for tfjs's `webgpu` backend (idempotent). The models and
@@ -31,6 +35,9 @@ export function registerWebgpuTrainingKernels(): void {
     ...batchNormWebgpuKernels(),
     ...layerNormWebgpuKernels(),
     ...geluWebgpuKernels(),
+    ...splitHeadsWebgpuKernels(),
+    softmaxGradWebgpuKernel(),
+    ...convFilterGradWebgpuKernels(),
   ];
   for (const kernel of kernels) {
     if (!tf.getKernel(kernel.kernelName, kernel.backendName)) tf.registerKernel(kernel);

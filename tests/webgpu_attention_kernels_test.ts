@@ -1,0 +1,137 @@
+/**
+ * Attention's fused kernels on tfjs-webgpu against tfjs-cpu's formulas, over swept shapes
+ * (batch 1, one token, one head, head widths 1 and odd, DeiT's class token making N odd, rows
+ * past the workgroup widths and past one dispatch dimension): the head split (q, k, v and the
+ * gradient of qkv through all three) and softmax's gradient. The whole DeiT and Swin training
+ * steps that use them are in `webgpu_training_kernels_test.ts`. Runs on llvmpipe; skipped
+ * without an adapter.
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { FUSED_KERNELS, Rng } from "@efficienttrain/core";
+import { splitHeads } from "@efficienttrain/models";
+import { dispatchesOf, random, startWebgpu, worstRelative } from "./webgpu_util.ts";
+
+const ignore = !(await startWebgpu());
+
+/** `[batch, tokens, heads, headDim]` */
+const SHAPES: readonly [number, number, number, number][] = [
+  [1, 1, 1, 1],
+  [1, 1, 1, 3],
+  [2, 5, 3, 7],
+  [1, 17, 3, 16], // DeiT-like: 4×4 patches plus the class token
+  [3, 16, 2, 32], // Swin-like: a 4×4 window, more than one workgroup of elements per head
+  [2, 65, 4, 8],
+];
+
+/** q, k, v and d(Σ q·wq + k·wk + v·wv)/d qkv on `backend`, and the kernels that ran. */
+async function splitOn(
+  backend: string,
+  shape: readonly [number, number, number, number],
+): Promise<{ values: Float32Array[]; kernels: readonly string[] }> {
+  await tf.setBackend(backend);
+  const [b, n, heads, headDim] = shape;
+  const rng = new Rng(shape.reduce((a, x) => a * 13 + x, 5));
+  const qkvShape = [b, n, 3 * heads * headDim];
+  const qkv = tf.tensor3d(random(qkvShape, rng, 2), qkvShape as [number, number, number]);
+  const headShape = [b, heads, n, headDim];
+  const weights = [0, 1, 2].map(() => tf.tensor(random(headShape, rng, 1), headShape));
+  const scale = headDim ** -0.5;
+  const profile = await tf.profile(() => {
+    const outputs = splitHeads(qkv, heads, { scale });
+    const grad = tf.grad((x: tf.Tensor) =>
+      tf.addN(
+        splitHeads(x as tf.Tensor3D, heads, { scale }).map((t, i) => tf.sum(tf.mul(t, weights[i]))),
+      )
+    )(qkv);
+    return [...outputs, grad];
+  });
+  const all = profile.result as tf.Tensor[];
+  const values = await Promise.all(all.map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose([...all, qkv, ...weights]);
+  return { values, kernels: profile.kernelNames };
+}
+
+Deno.test({
+  name: "webgpu: the fused attention head split and its gradient match tfjs-cpu's formula",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    for (const shape of SHAPES) {
+      const gpu = await splitOn("webgpu", shape);
+      const cpu = await splitOn("cpu", shape);
+      assert.ok(gpu.kernels.includes(FUSED_KERNELS.splitHeads), `[${shape}]: fused forward ran`);
+      assert.ok(gpu.kernels.includes(FUSED_KERNELS.splitHeadsGrad), `[${shape}]: fused backward`);
+      assert.ok(!cpu.kernels.includes(FUSED_KERNELS.splitHeads), `[${shape}]: cpu formula`);
+      ["q", "k", "v", "dqkv"].forEach((what, i) => {
+        const err = worstRelative(gpu.values[i], cpu.values[i]);
+        // a copy and one multiplication in the same order: exact up to the product's rounding
+        assert.ok(err < 1e-6, `[${shape}] ${what}: relative error ${err}`);
+      });
+    }
+    await tf.setBackend("webgpu");
+  },
+});
+
+Deno.test({
+  name: "webgpu: the head split is one dispatch each way and uploads no scale; softmax grad one",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await tf.setBackend("webgpu");
+    const attrs = { heads: 3, scale: 0.25 } as unknown as tf.NamedAttrMap;
+    const qkv = tf.ones([2, 5, 18]);
+    const d = tf.ones([2, 3, 5, 2]);
+    const run = (name: string, inputs: Record<string, tf.Tensor>) => () =>
+      tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs) as tf.Tensor[];
+    assert.equal(dispatchesOf(run(FUSED_KERNELS.splitHeads, { qkv })), 1, "forward");
+    assert.equal(dispatchesOf(run(FUSED_KERNELS.splitHeadsGrad, { dq: d, dk: d, dv: d })), 1);
+    assert.equal(dispatchesOf(run(FUSED_KERNELS.softmaxGrad, { dy: d, y: d })), 1, "softmax");
+    const before = tf.memory().numTensors;
+    const outputs = splitHeads(qkv as tf.Tensor3D, 3, { scale: 0.25 });
+    // the formula leaves its slices, reshapes and the scale (a host number uploaded) behind
+    assert.equal(tf.memory().numTensors - before, 3, "nothing but q, k and v made");
+    assert.equal((await outputs[0].data())[0], 0.25);
+    tf.dispose([qkv, d, ...outputs]);
+  },
+});
+
+/** d(Σ softmax(x)·w)/dx on `backend`, and the kernels that ran. */
+async function softmaxGradientOn(
+  backend: string,
+  shape: readonly number[],
+): Promise<{ dx: Float32Array; kernels: readonly string[] }> {
+  await tf.setBackend(backend);
+  const rng = new Rng(shape.reduce((a, x) => a * 7 + x, 11));
+  const x = tf.tensor(random(shape, rng, 4), [...shape]);
+  const w = tf.tensor(random(shape, rng, 1), [...shape]);
+  const profile = await tf.profile(() =>
+    tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.softmax(t), w)))(x)
+  );
+  const dx = profile.result as tf.Tensor;
+  const values = (await dx.data()) as Float32Array;
+  tf.dispose([dx, x, w]);
+  return { dx: values, kernels: profile.kernelNames };
+}
+
+Deno.test({
+  name: "webgpu: the fused softmax gradient matches tfjs-cpu's formula over swept shapes",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const shapes = [[1, 1], [1, 7], [3, 5], [2, 3, 17], [2, 4, 16, 16], [2, 4100], [65537, 2]];
+    for (const shape of shapes) {
+      const gpu = await softmaxGradientOn("webgpu", shape);
+      const cpu = await softmaxGradientOn("cpu", shape);
+      assert.ok(gpu.kernels.includes(FUSED_KERNELS.softmaxGrad), `[${shape}]: fused ran`);
+      assert.ok(!cpu.kernels.includes(FUSED_KERNELS.softmaxGrad), `[${shape}]: cpu formula`);
+      const err = worstRelative(gpu.dx, cpu.dx);
+      assert.ok(err < 1e-4, `[${shape}] dx: relative error ${err}`);
+    }
+    await tf.setBackend("webgpu");
+  },
+});
