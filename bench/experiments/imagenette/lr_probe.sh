@@ -31,7 +31,12 @@ spec=$(recipe "$family") || exit 2
 read -r model _ record_lr <<<"$spec"
 mkdir -p "$OUT"
 
-last_eval() { grep -c "^epoch [0-9.]*: top-1" "$1" 2>/dev/null || true; }
+# evaluations in a log so far; 0 before the log exists (a probe's log appears a moment after it starts)
+last_eval() {
+  local n
+  n=$(grep -c "^epoch [0-9.]*: top-1" "$1" 2>/dev/null) || true
+  echo "${n:-0}"
+}
 
 # probe <lr>: train until the STOP_AFTER-th evaluation line, then stop the run
 probe() {
