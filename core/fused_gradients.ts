@@ -2,7 +2,8 @@
  * The gradients of the fused kernels in {@link FUSED_KERNELS}, defined once for every backend
  * that provides the kernels (native, webgpu): tfjs keeps one gradient per kernel name, not per
  * backend, so they cannot live in any one backend. Each gradient calls its `…Grad` kernel on
- * the current backend.
+ * the current backend; tfjs's own `Softmax`, `Conv2D` and `DepthwiseConv2dNative` gradients are
+ * wrapped to do the same where the current backend registers a fused kernel for them.
  *
  * @module
  */
@@ -14,7 +15,8 @@ let registered = false;
 /**
  * Register the gradients of the fused batch norm, layer norm, GELU and head-split kernels with
  * tfjs, and route tfjs's `Softmax` gradient and the filter gradients of `Conv2D` and
- * `DepthwiseConv2dNative` through fused kernels where the backend has them. Idempotent; a backend calls it when it registers the kernels.
+ * `DepthwiseConv2dNative` through fused kernels where the backend has them. Idempotent; a
+ * backend calls it when it registers the kernels.
  *
  * @example
  * ```ts
