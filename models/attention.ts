@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { FUSED_KERNELS, type SplitHeadsAttrs } from "@efficienttrain/core";
+import { fused, hasFusedKernel } from "./fused.ts";
 
 /**
  * Split `qkv` `[B, N, 3·D]` (timm's order: q, k, v side by side, each `heads` heads of
@@ -35,13 +36,13 @@ export function splitHeads(
     );
   }
   const attrs: SplitHeadsAttrs = { heads, scale: options.scale };
-  if (qkv.dtype === "float32" && tf.getKernel(FUSED_KERNELS.splitHeads, tf.getBackend())) {
-    const out = tf.engine().runKernel(
+  if (hasFusedKernel(FUSED_KERNELS.splitHeads, qkv)) {
+    const [q, k, v] = fused(
       FUSED_KERNELS.splitHeads,
-      { qkv } as unknown as tf.NamedTensorMap,
+      { qkv },
       attrs as unknown as tf.NamedAttrMap,
     ) as tf.Tensor4D[];
-    return [out[0], out[1], out[2]];
+    return [q, k, v];
   }
   const [q, k, v] = tf.split(qkv, 3, 2).map((t) =>
     tf.transpose(tf.reshape(t, [b, n, heads, width / 3 / heads]), [0, 2, 1, 3]) as tf.Tensor4D

@@ -14,6 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { FUSED_KERNELS, Rng } from "@efficienttrain/core";
+import { fused, hasFusedKernel } from "./fused.ts";
 
 /** How a parameter is laid out internally relative to its PyTorch state-dict layout. */
 export type ParamLayout =
@@ -343,19 +344,6 @@ export function linear<T extends tf.Tensor>(x: T, w: tf.Tensor, bias?: tf.Tensor
  * backends without them the formulas below run.
  */
 const FUSED = FUSED_KERNELS;
-
-function hasFusedKernel(name: string, x: tf.Tensor): boolean {
-  return x.dtype === "float32" && tf.getKernel(name, tf.getBackend()) !== undefined;
-}
-
-function fused(
-  name: string,
-  inputs: Record<string, tf.Tensor>,
-  attrs: tf.NamedAttrMap,
-): tf.Tensor[] {
-  const out = tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs);
-  return Array.isArray(out) ? out : [out];
-}
 
 /**
  * LayerNorm over the last axis (channels-last, so also timm's `LayerNorm2d` on NHWC).

@@ -161,13 +161,15 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const models = [["test_resnet", 12], ["test_convnext", 16], ["test_deit", 8], [
-      "test_swin",
-      16,
-    ]];
+    const models: [string, number][] = [
+      ["test_resnet", 12],
+      ["test_convnext", 16],
+      ["test_deit", 8],
+      ["test_swin", 16],
+    ];
     for (const [name, side] of models) {
-      const gpu = await stepOn("webgpu", name as string, side as number);
-      const cpu = await stepOn("cpu", name as string, side as number);
+      const gpu = await stepOn("webgpu", name, side);
+      const cpu = await stepOn("cpu", name, side);
       const lossErr = Math.abs(gpu.loss - cpu.loss) / Math.abs(cpu.loss);
       assert.ok(lossErr < 1e-4, `${name}: loss ${gpu.loss} vs ${cpu.loss}`);
       for (const [param, want] of cpu.grads) {

@@ -25,6 +25,7 @@ import {
   type UniformValue,
   uniformValues,
 } from "./multi_output.ts";
+import type { WebGPUBackendLike } from "./program.ts";
 
 /** Workgroups a kernel aims for before it splits the reduction further. */
 const TARGET_GROUPS = 512;
@@ -221,7 +222,7 @@ function withSplits(
     count: size,
     uniforms: uniformValues("int32", [run.splits]),
   });
-  (backend as { disposeData(id: unknown): void }).disposeData(partial.dataId);
+  (backend as WebGPUBackendLike).disposeData(partial.dataId);
   return sum;
 }
 

@@ -30,9 +30,10 @@ const SOFTMAX_GRADIENT: NormGroupSpec = {
 
 function softmaxGradient(
   args: { inputs: tf.NamedTensorInfoMap; backend: unknown },
-): tf.TensorInfo[] {
+): tf.TensorInfo {
   const { dy, y } = args.inputs as Record<string, tf.TensorInfo>;
-  return normRunner(args.backend, y, 0).groups(SOFTMAX_GRADIENT, [dy, y], [y.shape]);
+  const [dx] = normRunner(args.backend, y, 0).groups(SOFTMAX_GRADIENT, [dy, y], [y.shape]);
+  return dx;
 }
 
 /**
@@ -48,8 +49,6 @@ export function softmaxGradWebgpuKernel(): tf.KernelConfig {
   return {
     kernelName: FUSED_KERNELS.softmaxGrad,
     backendName: "webgpu",
-    kernelFunc:
-      ((args: { inputs: tf.NamedTensorInfoMap; backend: unknown }) =>
-        softmaxGradient(args)[0]) as never,
+    kernelFunc: softmaxGradient as never,
   };
 }
