@@ -20,6 +20,11 @@
 # Usage: bench/experiments/imagenette/imagenette_compare.sh [family ...]
 #   families: resnet convnext deit swin resnet-seed1 (default: all, in that order)
 #   env: DATA, OUT, EPOCHS (20), SIZE (128), ETPP_FRACTION (1/2), MAX_HOURS (4), EVAL_BATCH (100)
+#   LR: a peak learning rate other than the recipe's. Its runs go to $OUT/rates/<family>-lr<LR>/,
+#     outside the headline (which reads $OUT/<family>/ only), so a rate under study never mixes
+#     with the runs of record.
+#   QUEUE1, QUEUE2: the curricula of the two queues, to run part of a family (one queue may be
+#     empty when its core already has a partner run; the pairing is then the caller's job).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 DATA=${DATA:-imagenette:../shared/data/imagenette2-224.tar.gz}
@@ -38,24 +43,32 @@ export OMP_NUM_THREADS=1
 # paper's "lower budget" setting (it matches the baselines at 2.0–2.9× less compute there).
 ETPP_FRACTION=${ETPP_FRACTION:-1/2}
 ETPP=$(python3 -c "print(round($EPOCHS * $ETPP_FRACTION, 3))")
+LR=${LR:-}
 
 # shellcheck source=recipe.sh
 source bench/experiments/imagenette/recipe.sh
 
+# results <family>: the folder a family's runs and table go to
+results() {
+  if [ -z "$LR" ]; then echo "$OUT/$1"; else echo "$OUT/rates/$1-lr$LR"; fi
+}
+
 # run <family> <seed> <curriculum>
 run() {
-  local family=$1 seed=$2 curriculum=$3
+  local family=$1 seed=$2 curriculum=$3 dir
+  dir=$(results "$family")
   # shellcheck disable=SC2046
   set -- $(recipe "$family")
   local model=$1
   shift
-  mkdir -p "$OUT/$family"
+  [ -z "$LR" ] || set -- --lr "$LR"
+  mkdir -p "$dir"
   deno run -A cli/compare.ts --models "$model" --curricula "$curriculum" --seeds "$seed" \
     --data "$DATA" --image-size "$SIZE" --epochs "$EPOCHS" \
     --epochs-by-curriculum "efficienttrain++=$ETPP" \
     "${RECIPE_FLAGS[@]}" --max-hours "$MAX_HOURS" --eval-batch-size "$EVAL_BATCH" \
-    --compare-out "$OUT/$family" "$@" \
-    >>"$OUT/$family/$model-$curriculum-s$seed.log" 2>&1
+    --compare-out "$dir" "$@" \
+    >>"$dir/$model-$curriculum-s$seed.log" 2>&1
   echo "$(date -u +%FT%TZ) finished $family $curriculum seed $seed"
 }
 
@@ -69,7 +82,7 @@ pair() {
   local status=0
   wait "$first" || status=1
   wait "$second" || status=1
-  deno run -A cli/compare.ts --table-only --compare-out "$OUT/$family" >/dev/null
+  deno run -A cli/compare.ts --table-only --compare-out "$(results "$family")" >/dev/null
   return $status
 }
 
@@ -78,8 +91,8 @@ families=("$@")
 for f in "${families[@]}"; do
   echo "$(date -u +%FT%TZ) == $f"
   case $f in
-    resnet-seed1) pair resnet 1 baseline efficienttrain ;;
-    *) pair "$f" 0 "baseline efficienttrain++" "efficienttrain efficienttrain-resize" ;;
+    resnet-seed1) pair resnet 1 "${QUEUE1-baseline}" "${QUEUE2-efficienttrain}" ;;
+    *) pair "$f" 0 "${QUEUE1-baseline efficienttrain++}" "${QUEUE2-efficienttrain efficienttrain-resize}" ;;
   esac
 done
 deno run -A bench/experiments/headline.ts "$OUT" >/dev/null
