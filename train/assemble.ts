@@ -24,13 +24,7 @@ import type { CurriculumPlan, EvalSet, HostBatch, StagePoint } from "./parts.ts"
  * ```
  */
 export function curriculumPlan(resolved: ResolvedCurriculum): CurriculumPlan {
-  const points: StagePoint[] = resolved.stages.map((s) => ({
-    index: s.index,
-    imageSize: s.imageSize,
-    magnitude: s.magnitude,
-    cropMethod: s.cropMethod,
-    mixupScale: s.mixupScale ?? 1,
-  }));
+  const points = stagePoints(resolved);
   return {
     name: resolved.name,
     totalEpochs: resolved.totalEpochs,
@@ -68,4 +62,28 @@ export function evalSetOf(set: ImageSet): EvalSet {
       };
     },
   };
+}
+
+/**
+ * The trainer's view of every stage of a resolved curriculum, in order.
+ *
+ * @example
+ * ```ts
+ * import { resolveCurriculum } from "@efficienttrain/curricula";
+ * import { stagePoints } from "@efficienttrain/train";
+ * const resolved = resolveCurriculum({
+ *   progress: "epochs",
+ *   segments: [{ kind: "stage", size: 20, magnitude: 1, length: 1 }, { kind: "stage", size: 28, magnitude: 9, length: 1 }],
+ * }, { epochs: 2, imageSize: 28 });
+ * console.assert(stagePoints(resolved).map((p) => p.imageSize).join() === "20,28");
+ * ```
+ */
+export function stagePoints(resolved: ResolvedCurriculum): StagePoint[] {
+  return resolved.stages.map((s) => ({
+    index: s.index,
+    imageSize: s.imageSize,
+    magnitude: s.magnitude,
+    cropMethod: s.cropMethod,
+    mixupScale: s.mixupScale ?? 1,
+  }));
 }

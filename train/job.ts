@@ -17,14 +17,14 @@ import {
 import { Dataset, defaultAugment, evalCropSet, Loader, sampleSubset } from "@efficienttrain/data";
 import { ModelRegistry, saveModel } from "@efficienttrain/models";
 import { Curricula } from "@efficienttrain/curricula";
-import { curriculumPlan, evalSetOf } from "./assemble.ts";
+import { curriculumPlan, evalSetOf, stagePoints } from "./assemble.ts";
 import { checkpointPath, type TrainResult } from "./trainer.ts";
 import { tensorPipeline } from "./pipeline.ts";
 import type { TrainSettings } from "./settings.ts";
 import { RunDirectory } from "./run_dir.ts";
 import { findResumeCheckpoint } from "./checkpoint.ts";
 import { Reporter, Trainer } from "./services.ts";
-import { measureStepTimes } from "./profile.ts";
+import { measureStepTimes, measureTrainingStepTimes } from "./profile.ts";
 import { formatDuration } from "./progress.ts";
 import { checkStageMaps, type StageMaps } from "./stage_maps.ts";
 import { lockRunDirectory } from "./run_lock.ts";
@@ -146,8 +146,8 @@ export function trainJob(
       dropPathRate: settings.dropPath,
       seed: settings.seed,
     };
-    // Seconds per image are flat in the batch size past a few dozen images: the step
-    // measurements below (the backend race, the cost model's profile) keep their batch short.
+    // Seconds per image are flat in the batch size past a few dozen images: the backend race
+    // keeps its batch short (the cost model's profile below runs the run's own batches).
     const profileBatch = Math.min(settings.batchSize, 64);
     // `auto` on a real GPU: a few steps of this model on the GPU and on the CPU engine, the
     // faster one kept (a no-op for a named backend or a CPU pick).
@@ -212,16 +212,21 @@ export function trainJob(
       }),
     });
 
-    const sizes = [...new Set([...resolved.stages.map((s) => s.imageSize), H])];
+    const pipeline = tensorPipeline(settings, dataset.info, numClasses);
+    const stages = stagePoints(resolved);
+    const last = stages[stages.length - 1];
+    // the baseline's side, for the speedup, when the curriculum does not end at it
+    if (!stages.some((s) => s.imageSize === H)) {
+      stages.push({ ...last, imageSize: H, cropMethod: "none" });
+    }
+    const sizes = [...new Set(stages.map((s) => s.imageSize))];
     const times = options.skipProfile
       ? undefined
       : yield* Effect.promise(() =>
-        measureStepTimes(model, sizes, {
-          batchSize: profileBatch,
-          steps: 5,
-          channels: C,
-          numClasses,
-        })
+        measureTrainingStepTimes(
+          { model, batches: loader, pipeline, stages, settings },
+          { rounds: 5 },
+        )
       );
     const profile = times?.min ?? Object.fromEntries(sizes.map((s) => [s, s * s]));
     const speedup = predictedSpeedup(resolved, profile, { imagesPerEpoch: loader.imagesPerEpoch });
@@ -231,7 +236,8 @@ export function trainJob(
     reporter.info(
       `cost model: relative compute ${resolved.relativeCompute.toFixed(3)} ` +
         `(${(1 / resolved.relativeCompute).toFixed(2)}× fewer FLOPs), predicted speedup ` +
-        `${speedup.toFixed(2)}× from the fastest of 5 interleaved steps per size ` +
+        `${speedup.toFixed(2)}× from the fastest of 5 interleaved whole training steps per ` +
+        `size (loader, pipeline, forward, backward, AdamW) ` +
         `(${atMedian.toFixed(2)}× from the median ones)`,
     );
     const budget = predictBudget(resolved, profile, {
@@ -306,7 +312,7 @@ export function trainJob(
         imageSize: H,
         curriculum: curriculumPlan(resolved),
         trainBatches: loader,
-        pipeline: tensorPipeline(settings, dataset.info, numClasses),
+        pipeline,
         testSet: evalSetOf(testSet),
       }, {
         settings,

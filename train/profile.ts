@@ -2,6 +2,14 @@
  * A short measurement of the training step at each input side a curriculum uses, so the cost
  * model can predict wall time (and the speedup) on this backend before the run.
  *
+ * Two measurements: {@link measureStepTimes} times forward and backward of a random batch (the
+ * backend race's probe, where only the model matters), and {@link measureTrainingStepTimes}
+ * times the run's whole step, from its own loader through its tensor pipeline, forward,
+ * backward and AdamW. The cost model uses the second: on the Imagenette runs of record the
+ * first left out a cost of 0.04–0.25 s per step that every side pays (the pipeline, the
+ * optimizer, the loader's augmentation on the shared cores), and so over-predicted every
+ * curriculum's speedup (`bench/experiments/step_gap.ts`).
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
@@ -9,6 +17,10 @@ import type { Model } from "@efficienttrain/core";
 import type { StepTimeProfile } from "@efficienttrain/curricula";
 import { assertGradientsRegistered } from "./errors.ts";
 import { softTargetCrossEntropy } from "./loss.ts";
+import { AdamW } from "./optimizer.ts";
+import type { BatchSource, HostBatch, StagePoint, TensorPipeline } from "./parts.ts";
+import type { TrainSettings } from "./settings.ts";
+import { Stepper } from "./step.ts";
 
 /** Options of {@link measureStepProfile}. */
 export interface ProfileOptions {
@@ -46,22 +58,16 @@ export async function measureStepTimes(
 ): Promise<StepTimes> {
   assertGradientsRegistered();
   const rounds = options.steps ?? 5;
-  const original = model.inputSize;
-  const snapshot = new Map([...model.params].map(([k, v]) => [k, tf.clone(v)]));
-  const buffers = new Map([...model.buffers].map(([k, v]) => [k, tf.clone(v)]));
-  const samples: Record<number, number[]> = {};
-  let targets: tf.Tensor2D | undefined;
-  try {
-    const ordered = [...new Set(sizes)].sort((a, b) => a - b);
+  const ordered = [...new Set(sizes)].sort((a, b) => a - b);
+  const samples = await keepingModel(model, async () => {
     // the same targets serve every size
     const classes = Array.from({ length: options.batchSize }, (_, i) => i % options.numClasses);
-    targets = tf.tidy(() =>
+    const y = tf.tidy(() =>
       tf.cast(
         tf.oneHot(tf.tensor1d(classes, "int32"), options.numClasses),
         "float32",
       ) as tf.Tensor2D
     );
-    const y = targets;
     const step = async (size: number): Promise<number> => {
       if (size !== model.inputSize) model.setInputSize(size);
       const params = [...model.params.values()];
@@ -79,17 +85,132 @@ export async function measureStepTimes(
       x.dispose();
       return seconds / options.batchSize;
     };
-    // The first round only warms up every size (kernel primitives, buffer pools and JIT are
-    // built on first use and would otherwise be charged to whichever size came first).
-    for (const size of ordered) await step(size);
-    for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < ordered.length; i++) {
-        const size = ordered[(i + r) % ordered.length];
-        (samples[size] ??= []).push(await step(size));
+    try {
+      return await interleaved(ordered, rounds, step);
+    } finally {
+      y.dispose();
+    }
+  });
+  return summarise(samples);
+}
+
+/** The run's parts {@link measureTrainingStepTimes} times. */
+export interface TrainingStepParts {
+  readonly model: Model;
+  /** The run's loader: each side's steps draw its batches at that side's magnitude. */
+  readonly batches: BatchSource;
+  readonly pipeline: TensorPipeline;
+  /** One stage per side to time (its side, magnitude and crop), in any order. */
+  readonly stages: readonly StagePoint[];
+  readonly settings: Pick<TrainSettings, "seed" | "clipGrad" | "lr" | "weightDecay">;
+}
+
+/**
+ * Seconds per image of the run's whole training step at each stage's side: the next batch
+ * from the run's loader (at the stage's magnitude, its workers running as they will in the
+ * run), the tensor pipeline (normalisation, the stage's crop, targets), forward, backward, the
+ * loss read and an AdamW step on scratch moments. Rounds interleave the sides as in
+ * {@link measureStepTimes}; the weights, buffers and input size are restored afterwards, and
+ * the batches drawn are those of epoch 0, which the run draws again (the loader's batches
+ * depend on the epoch, the index and the magnitude only). Every step applies the optimizer,
+ * so under gradient accumulation the optimizer's share is over-counted.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { measureTrainingStepTimes } from "@efficienttrain/train";
+ * import { syntheticParts } from "@efficienttrain/train/testing";
+ * await tf.setBackend("cpu");
+ * const parts = syntheticParts({ seed: 0, epochs: 2, small: 6 });
+ * const stages = [parts.curriculum.stageAt(0), parts.curriculum.stageAt(1.5)];
+ * const times = await measureTrainingStepTimes(
+ *   { ...parts, batches: parts.trainBatches, stages, settings: { seed: 0, clipGrad: 0, lr: 1e-3, weightDecay: 0.05 } },
+ *   { rounds: 2 },
+ * );
+ * console.assert(times.samples[6].length === 2 && times.min[12] > 0);
+ * parts.model.dispose();
+ * ```
+ */
+export async function measureTrainingStepTimes(
+  parts: TrainingStepParts,
+  options: { readonly rounds?: number } = {},
+): Promise<StepTimes> {
+  assertGradientsRegistered();
+  const { model, settings } = parts;
+  const rounds = options.rounds ?? 5;
+  const bySide = new Map<number, StagePoint>();
+  for (const stage of parts.stages) {
+    if (!bySide.has(stage.imageSize)) bySide.set(stage.imageSize, stage);
+  }
+  const ordered = [...bySide.keys()].sort((a, b) => a - b);
+  const samples = await keepingModel(model, async () => {
+    // One lane per side: its own batch stream, and its own optimizer so that a side's moments
+    // keep their shapes (position tables change shape with the side).
+    const lanes = new Map(ordered.map((side) => {
+      const stage = bySide.get(side)!;
+      const optimizer = new AdamW({
+        weightDecay: settings.weightDecay,
+        noWeightDecay: (name) => model.noWeightDecay(name),
+      });
+      const stepper = new Stepper({
+        model,
+        pipeline: parts.pipeline,
+        optimizer,
+        settings: { seed: settings.seed, clipGrad: settings.clipGrad, accumulate: 1 },
+      });
+      const stream = parts.batches.batches(0, { startBatch: 0, magnitude: stage.magnitude });
+      return [side, { stage, optimizer, stepper, stream }];
+    }));
+    let globalStep = 0;
+    const step = async (side: number): Promise<number> => {
+      const lane = lanes.get(side)!;
+      if (model.inputSize !== side) model.setInputSize(side);
+      lane.stepper.refreshParams();
+      const start = performance.now();
+      const next = await lane.stream.next();
+      if (next.done) throw new Error(`step profile: the loader ran out of batches at side ${side}`);
+      const batch: HostBatch = next.value;
+      await lane.stepper.microStep(batch, lane.stage, globalStep++, settings.lr);
+      await settled(model);
+      return (performance.now() - start) / 1000 / batch.n;
+    };
+    try {
+      return await interleaved(ordered, rounds, step);
+    } finally {
+      for (const lane of lanes.values()) {
+        await lane.stream.return?.(undefined);
+        lane.stepper.dispose();
+        lane.optimizer.dispose();
       }
     }
+  });
+  return summarise(samples);
+}
+
+/** Wait for every queued kernel (the optimizer's included): read one element of one weight. */
+async function settled(model: Model): Promise<void> {
+  const first = model.params.values().next().value;
+  if (first === undefined) return;
+  const one = tf.tidy(() => tf.slice(tf.reshape(first, [-1]), 0, 1));
+  try {
+    await one.data();
   } finally {
-    targets?.dispose();
+    one.dispose();
+  }
+}
+
+/**
+ * Run `body`, then put back the model's input size, weights and buffers as they were.
+ * Weights whose shape depends on the side (position tables) are restored at the original size.
+ */
+async function keepingModel<T>(model: Model, body: () => Promise<T>): Promise<T> {
+  const original = model.inputSize;
+  const snapshot = new Map([...model.params].map(([k, v]) => [k, tf.clone(v)]));
+  const buffers = new Map([...model.buffers].map(([k, v]) => [k, tf.clone(v)]));
+  try {
+    return await body();
+  } finally {
     if (model.inputSize !== original) model.setInputSize(original);
     for (const [k, t] of snapshot) {
       const p = model.params.get(k)!;
@@ -101,6 +222,31 @@ export async function measureStepTimes(
       t.dispose();
     }
   }
+}
+
+/**
+ * One untimed warm-up step per side (kernel primitives, buffer pools and JIT are built on
+ * first use and would otherwise be charged to whichever side came first), then `rounds`
+ * timed rounds over every side, each round in a rotated order so a slow moment on a shared
+ * machine lands on every side rather than on one.
+ */
+async function interleaved(
+  sides: readonly number[],
+  rounds: number,
+  step: (side: number) => Promise<number>,
+): Promise<Record<number, number[]>> {
+  const samples: Record<number, number[]> = {};
+  for (const side of sides) await step(side);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < sides.length; i++) {
+      const side = sides[(i + r) % sides.length];
+      (samples[side] ??= []).push(await step(side));
+    }
+  }
+  return samples;
+}
+
+function summarise(samples: Record<number, number[]>): StepTimes {
   const min: Record<number, number> = {}, median: Record<number, number> = {};
   for (const [size, xs] of Object.entries(samples)) {
     const sorted = [...xs].sort((a, b) => a - b);

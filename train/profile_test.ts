@@ -4,7 +4,9 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs-core";
 import { createModel } from "@efficienttrain/models";
-import { measureStepTimes } from "./profile.ts";
+import { measureStepTimes, measureTrainingStepTimes } from "./profile.ts";
+import type { BatchSource, TensorPipeline } from "./parts.ts";
+import { syntheticParts } from "./testing.ts";
 
 Deno.test("step profile: interleaved rounds per size, fastest and median, weights untouched", async () => {
   await tf.setBackend("cpu");
@@ -25,6 +27,72 @@ Deno.test("step profile: interleaved rounds per size, fastest and median, weight
     }
     assert.equal(model.inputSize, 8);
     for (const [k, v] of model.params) assert.deepEqual(v.dataSync(), before.get(k), k);
+  } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("training-step profile: the run's loader, pipeline and stages per side; model, moments and streams released", async () => {
+  await tf.setBackend("cpu");
+  const parts = syntheticParts({ seed: 0, epochs: 2, small: 6 });
+  const { model } = parts;
+  const side = model.inputSize;
+  const before = new Map([...model.params].map(([k, v]) => [k, v.dataSync().slice()]));
+  const streams: { epoch: number; magnitude: number; drawn: number; closed: boolean }[] = [];
+  const batches: BatchSource = {
+    ...parts.trainBatches,
+    batches(epoch, options) {
+      const record = { epoch, magnitude: options.magnitude, drawn: 0, closed: false };
+      streams.push(record);
+      const inner = parts.trainBatches.batches(epoch, options);
+      return (async function* () {
+        try {
+          for await (const b of inner) {
+            record.drawn++;
+            yield b;
+          }
+        } finally {
+          record.closed = true;
+        }
+      })();
+    },
+  };
+  const piped: string[] = [];
+  const pipeline: TensorPipeline = {
+    train(batch, options) {
+      piped.push(`${options.stage.imageSize}/${options.stage.magnitude}`);
+      return parts.pipeline.train(batch, options);
+    },
+    eval: (batch) => parts.pipeline.eval(batch),
+  };
+  const stages = [parts.curriculum.stageAt(1.5), parts.curriculum.stageAt(0)];
+  const tensorsBefore = tf.memory().numTensors;
+  try {
+    const times = await measureTrainingStepTimes(
+      {
+        model,
+        batches,
+        pipeline,
+        stages,
+        settings: { seed: 0, clipGrad: 1, lr: 0.1, weightDecay: 0.05 },
+      },
+      { rounds: 3 },
+    );
+    assert.deepEqual(Object.keys(times.samples).map(Number).sort((a, b) => a - b), [6, 12]);
+    for (const side of [6, 12]) {
+      assert.equal(times.samples[side].length, 3);
+      assert.ok(times.min[side] > 0 && times.min[side] <= times.median[side]);
+    }
+    // one stream per side, at its stage's magnitude, one warm-up and three timed batches each
+    assert.deepEqual(
+      streams.map((s) => [s.epoch, s.magnitude, s.drawn, s.closed]).sort(),
+      [[0, 1, 4, true], [0, 9, 4, true]],
+    );
+    assert.equal(piped.filter((p) => p === "6/1").length, 4);
+    assert.equal(piped.filter((p) => p === "12/9").length, 4);
+    assert.equal(model.inputSize, side);
+    for (const [k, v] of model.params) assert.deepEqual(v.dataSync(), before.get(k), k);
+    assert.equal(tf.memory().numTensors, tensorsBefore, "moments, losses and batches released");
   } finally {
     model.dispose();
   }
