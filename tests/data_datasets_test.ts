@@ -228,6 +228,8 @@ Deno.test("decoded cache: hit on second load, rebuilt when the source or version
   const second = await loadDataset(`folder:${root}/d.tar.gz`, { cacheDir });
   assert.equal(second.fromCache, true);
   assert.deepEqual(second.train.images, first.train.images);
+  // read straight into shared memory, so the loader's workers need no copy of the split
+  assert.ok(second.train.images.buffer instanceof SharedArrayBuffer);
   assert.deepEqual(second.info, first.info);
   // another cache version in a split file: reading it fails, loading rebuilds
   const [entry] = await Array.fromAsync(Deno.readDir(cacheDir));
