@@ -111,8 +111,9 @@ export interface TrainingStepParts {
  * run), the tensor pipeline (normalisation, the stage's crop, targets), forward, backward, the
  * loss read and an AdamW step on scratch moments. Rounds interleave the sides as in
  * {@link measureStepTimes}; the weights, buffers and input size are restored afterwards, and
- * the batches drawn are those of epoch 0, which the run draws again (the loader's batches
- * depend on the epoch, the index and the magnitude only). Every step applies the optimizer,
+ * the batches drawn are those of epoch 0 (and on, for a split of fewer batches), which the run
+ * draws again (the loader's batches depend on the epoch, the index and the magnitude only).
+ * Every step applies the optimizer,
  * so under gradient accumulation the optimizer's share is over-counted.
  *
  * @example
@@ -159,8 +160,9 @@ export async function measureTrainingStepTimes(
         optimizer,
         settings: { seed: settings.seed, clipGrad: settings.clipGrad, accumulate: 1 },
       });
-      const stream = parts.batches.batches(0, { startBatch: 0, magnitude: stage.magnitude });
-      return [side, { stage, optimizer, stepper, stream }];
+      const open = (epoch: number) =>
+        parts.batches.batches(epoch, { startBatch: 0, magnitude: stage.magnitude });
+      return [side, { stage, optimizer, stepper, open, epoch: 0, stream: open(0) }];
     }));
     let globalStep = 0;
     const step = async (side: number): Promise<number> => {
@@ -168,8 +170,13 @@ export async function measureTrainingStepTimes(
       if (model.inputSize !== side) model.setInputSize(side);
       lane.stepper.refreshParams();
       const start = performance.now();
-      const next = await lane.stream.next();
-      if (next.done) throw new Error(`step profile: the loader ran out of batches at side ${side}`);
+      let next = await lane.stream.next();
+      if (next.done) {
+        // a split of fewer batches than the profile takes: on into the next epoch
+        lane.stream = lane.open(++lane.epoch);
+        next = await lane.stream.next();
+        if (next.done) throw new Error(`step profile: the loader has no batches (side ${side})`);
+      }
       const batch: HostBatch = next.value;
       await lane.stepper.microStep(batch, lane.stage, globalStep++, settings.lr);
       await settled(model);

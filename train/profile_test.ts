@@ -76,20 +76,22 @@ Deno.test("training-step profile: the run's loader, pipeline and stages per side
         stages,
         settings: { seed: 0, clipGrad: 1, lr: 0.1, weightDecay: 0.05 },
       },
-      { rounds: 3 },
+      { rounds: 6 },
     );
     assert.deepEqual(Object.keys(times.samples).map(Number).sort((a, b) => a - b), [6, 12]);
     for (const side of [6, 12]) {
-      assert.equal(times.samples[side].length, 3);
+      assert.equal(times.samples[side].length, 6);
       assert.ok(times.min[side] > 0 && times.min[side] <= times.median[side]);
     }
-    // one stream per side, at its stage's magnitude, one warm-up and three timed batches each
+    // a stream per side at its stage's magnitude: one warm-up and six timed batches each, from
+    // an epoch of six batches and then the next one; every stream closed
+    assert.equal(parts.trainBatches.batchesPerEpoch, 6);
     assert.deepEqual(
       streams.map((s) => [s.epoch, s.magnitude, s.drawn, s.closed]).sort(),
-      [[0, 1, 4, true], [0, 9, 4, true]],
+      [[0, 1, 6, true], [0, 9, 6, true], [1, 1, 1, true], [1, 9, 1, true]],
     );
-    assert.equal(piped.filter((p) => p === "6/1").length, 4);
-    assert.equal(piped.filter((p) => p === "12/9").length, 4);
+    assert.equal(piped.filter((p) => p === "6/1").length, 7);
+    assert.equal(piped.filter((p) => p === "12/9").length, 7);
     assert.equal(model.inputSize, side);
     for (const [k, v] of model.params) assert.deepEqual(v.dataSync(), before.get(k), k);
     assert.equal(tf.memory().numTensors, tensorsBefore, "moments, losses and batches released");
