@@ -18,7 +18,8 @@
 # clone: checkpoints are not committed) starts again. Commit each finished run as it lands.
 #
 # Usage: bench/experiments/imagenette/imagenette_compare.sh [family ...]
-#   families: resnet convnext deit swin resnet-seed1 (default: all, in that order)
+#   families: resnet convnext deit swin resnet-seed1 (default: all, in that order); resnet-seed<N>
+#     pairs ResNet's baseline and EfficientTrain at seed N
 #   env: DATA, OUT, EPOCHS (20), SIZE (128), ETPP_FRACTION (1/2), MAX_HOURS (4), EVAL_BATCH (100)
 #   LR: a peak learning rate other than the recipe's. Its runs go to $OUT/rates/<family>-lr<LR>/,
 #     outside the headline (which reads $OUT/<family>/ only), so a rate under study never mixes
@@ -91,7 +92,7 @@ families=("$@")
 for f in "${families[@]}"; do
   echo "$(date -u +%FT%TZ) == $f"
   case $f in
-    resnet-seed1) pair resnet 1 "${QUEUE1-baseline}" "${QUEUE2-efficienttrain}" ;;
+    resnet-seed[0-9]*) pair resnet "${f#resnet-seed}" "${QUEUE1-baseline}" "${QUEUE2-efficienttrain}" ;;
     *) pair "$f" 0 "${QUEUE1-baseline efficienttrain++}" "${QUEUE2-efficienttrain efficienttrain-resize}" ;;
   esac
 done
