@@ -119,7 +119,7 @@ export interface TrainingStepParts {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs-core";
- * import "@tensorflow/tfjs-backend-cpu";
+ * import "@tensorflow/tfjs"; // the cpu backend and the gradients
  * import { measureTrainingStepTimes } from "@efficienttrain/train";
  * import { syntheticParts } from "@efficienttrain/train/testing";
  * await tf.setBackend("cpu");
