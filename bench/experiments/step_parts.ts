@@ -22,6 +22,7 @@ import { createModel } from "@efficienttrain/models";
 import {
   AdamW,
   DEFAULT_TRAIN_SETTINGS,
+  measureStepTimes,
   softTargetCrossEntropy,
   type StagePoint,
   tensorPipeline,
@@ -94,6 +95,14 @@ const pipeline = tensorPipeline(settings, { mean: [0.46, 0.46, 0.43], std: [0.28
 const model = createModel(values.model, { numClasses: 10, inChans: 3, imgSize: full, seed: 0 });
 const optimizer = new AdamW({ weightDecay: 0.05, noWeightDecay: (n) => model.noWeightDecay(n) });
 
+// forward and backward exactly as the cost model's old profile timed them
+const forwardBackward = await measureStepTimes(model, sides, {
+  batchSize: batch,
+  channels: 3,
+  numClasses: 10,
+  steps: rounds,
+});
+
 console.log(
   `${values.model}, batch ${batch}, ${source} px source, backend ${info.name}; ms per batch, ` +
     `fastest of ${rounds}`,
@@ -117,17 +126,13 @@ for (const side of sides) {
     await images.data();
     tf.dispose([images, targets]);
   });
-  const { images: x, targets: y } = pipeline.train(hostBatch, { rng, stage });
-  let grads: tf.NamedTensorMap = {};
-  const stepMs = await fastest(async () => {
-    tf.dispose(Object.values(grads));
-    const out = tf.variableGrads(
+  // one real gradient for AdamW to apply
+  const grads = tf.tidy(() => {
+    const { images: x, targets: y } = pipeline.train(hostBatch, { rng, stage });
+    return tf.variableGrads(
       () => softTargetCrossEntropy(model.forward(x, { training: true, seed: 1 }), y),
       params,
-    );
-    await out.value.data();
-    out.value.dispose();
-    grads = out.grads;
+    ).grads;
   });
   const byName = new Map([...model.params].map(([k, v]) => [v.name, k]));
   const named = new Map(Object.entries(grads).map(([v, g]) => [byName.get(v)!, g]));
@@ -135,8 +140,8 @@ for (const side of sides) {
     tf.tidy(() => optimizer.apply(model.params, named, 1e-6));
     await params[0].data();
   });
-  tf.dispose([x, y, ...Object.values(grads)]);
-  grads = {};
+  tf.dispose(Object.values(grads));
+  const stepMs = forwardBackward.min[side] * batch * 1000;
   const fixed = augmentMs + pipelineMs + adamMs;
   console.log(
     `| ${side} | ${augmentMs.toFixed(0)} | ${pipelineMs.toFixed(0)} | ${stepMs.toFixed(0)} | ` +
