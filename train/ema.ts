@@ -29,7 +29,12 @@ export class ModelEma {
 
   constructor(source: ReadonlyMap<string, tf.Tensor>, options: { decay: number }) {
     this.decay = options.decay;
-    for (const [name, t] of source) this.weights.set(name, tf.variable(tf.clone(t), false));
+    for (const [name, t] of source) {
+      // the variable takes its own reference to the copy's data; the copy itself is released
+      const copy = tf.clone(t);
+      this.weights.set(name, tf.variable(copy, false));
+      copy.dispose();
+    }
   }
 
   /** ema ← decay·ema + (1 − decay)·source. */

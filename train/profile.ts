@@ -17,6 +17,7 @@ import type { Model } from "@efficienttrain/core";
 import type { StepTimeProfile } from "@efficienttrain/curricula";
 import { assertGradientsRegistered } from "./errors.ts";
 import { softTargetCrossEntropy } from "./loss.ts";
+import { ModelEma } from "./ema.ts";
 import { AdamW } from "./optimizer.ts";
 import type { BatchSource, HostBatch, StagePoint, TensorPipeline } from "./parts.ts";
 import type { TrainSettings } from "./settings.ts";
@@ -102,19 +103,22 @@ export interface TrainingStepParts {
   readonly pipeline: TensorPipeline;
   /** One stage per side to time (its side, magnitude and crop), in any order. */
   readonly stages: readonly StagePoint[];
-  readonly settings: Pick<TrainSettings, "seed" | "clipGrad" | "lr" | "weightDecay">;
+  readonly settings:
+    & Pick<TrainSettings, "seed" | "clipGrad" | "lr" | "weightDecay">
+    & Partial<Pick<TrainSettings, "accumulate" | "ema" | "emaDecay">>;
 }
 
 /**
  * Seconds per image of the run's whole training step at each stage's side: the next batch
  * from the run's loader (at the stage's magnitude, its workers running as they will in the
  * run), the tensor pipeline (normalisation, the stage's crop, targets), forward, backward, the
- * loss read and an AdamW step on scratch moments. Rounds interleave the sides as in
- * {@link measureStepTimes}; the weights, buffers and input size are restored afterwards, and
- * the batches drawn are those of epoch 0 (and on, for a split of fewer batches), which the run
- * draws again (the loader's batches depend on the epoch, the index and the magnitude only).
- * Every step applies the optimizer,
- * so under gradient accumulation the optimizer's share is over-counted.
+ * loss read, and per optimizer step the AdamW update on scratch moments and, when the run keeps
+ * one, the EMA update on scratch copies. One timed sample is a whole optimizer step: its
+ * `accumulate` micro-batches and their one update, so accumulation's saving on the optimizer
+ * is priced as the run pays it. Rounds interleave the sides as in {@link measureStepTimes};
+ * the weights, buffers and input size are restored afterwards, and the batches drawn are
+ * those of epoch 0 (and on, for a split of fewer batches), which the run draws again (the
+ * loader's batches depend on the epoch, the index and the magnitude only).
  *
  * @example
  * ```ts
@@ -140,29 +144,36 @@ export async function measureTrainingStepTimes(
   assertGradientsRegistered();
   const { model, settings } = parts;
   const rounds = options.rounds ?? 5;
+  const accumulate = settings.accumulate ?? 1;
   const bySide = new Map<number, StagePoint>();
   for (const stage of parts.stages) {
     if (!bySide.has(stage.imageSize)) bySide.set(stage.imageSize, stage);
   }
   const ordered = [...bySide.keys()].sort((a, b) => a - b);
   const samples = await keepingModel(model, async () => {
-    // One lane per side: its own batch stream, and its own optimizer so that a side's moments
-    // keep their shapes (position tables change shape with the side).
+    // One lane per side: its own batch stream, and its own optimizer and EMA so that a side's
+    // moments and averages keep their shapes (position tables change shape with the side).
     const lanes = new Map(ordered.map((side) => {
       const stage = bySide.get(side)!;
+      if (model.inputSize !== side) model.setInputSize(side);
       const optimizer = new AdamW({
         weightDecay: settings.weightDecay,
         noWeightDecay: (name) => model.noWeightDecay(name),
       });
+      const everything = () => new Map([...model.params, ...model.buffers]);
+      const ema = settings.ema
+        ? new ModelEma(everything(), { decay: settings.emaDecay ?? 0.999 })
+        : undefined;
       const stepper = new Stepper({
         model,
         pipeline: parts.pipeline,
         optimizer,
-        settings: { seed: settings.seed, clipGrad: settings.clipGrad, accumulate: 1 },
+        afterOptimizerStep: () => ema?.update(everything()),
+        settings: { seed: settings.seed, clipGrad: settings.clipGrad, accumulate },
       });
       const open = (epoch: number) =>
         parts.batches.batches(epoch, { startBatch: 0, magnitude: stage.magnitude });
-      return [side, { stage, optimizer, stepper, open, epoch: 0, stream: open(0) }];
+      return [side, { stage, optimizer, ema, stepper, open, epoch: 0, stream: open(0) }];
     }));
     let globalStep = 0;
     const step = async (side: number): Promise<number> => {
@@ -170,17 +181,21 @@ export async function measureTrainingStepTimes(
       if (model.inputSize !== side) model.setInputSize(side);
       lane.stepper.refreshParams();
       const start = performance.now();
-      let next = await lane.stream.next();
-      if (next.done) {
-        // a split of fewer batches than the profile takes: on into the next epoch
-        lane.stream = lane.open(++lane.epoch);
-        next = await lane.stream.next();
-        if (next.done) throw new Error(`step profile: the loader has no batches (side ${side})`);
+      let images = 0;
+      for (let micro = 0; micro < accumulate; micro++) {
+        let next = await lane.stream.next();
+        if (next.done) {
+          // a split of fewer batches than the profile takes: on into the next epoch
+          lane.stream = lane.open(++lane.epoch);
+          next = await lane.stream.next();
+          if (next.done) throw new Error(`step profile: the loader has no batches (side ${side})`);
+        }
+        const batch: HostBatch = next.value;
+        images += batch.n;
+        await lane.stepper.microStep(batch, lane.stage, globalStep++, settings.lr);
       }
-      const batch: HostBatch = next.value;
-      await lane.stepper.microStep(batch, lane.stage, globalStep++, settings.lr);
-      await settled(model);
-      return (performance.now() - start) / 1000 / batch.n;
+      await settled(model, lane.ema);
+      return (performance.now() - start) / 1000 / images;
     };
     try {
       return await interleaved(ordered, rounds, step);
@@ -189,21 +204,28 @@ export async function measureTrainingStepTimes(
         await lane.stream.return?.(undefined);
         lane.stepper.dispose();
         lane.optimizer.dispose();
+        lane.ema?.dispose();
       }
     }
   });
   return summarise(samples);
 }
 
-/** Wait for every queued kernel (the optimizer's included): read one element of one weight. */
-async function settled(model: Model): Promise<void> {
-  const first = model.params.values().next().value;
-  if (first === undefined) return;
-  const one = tf.tidy(() => tf.slice(tf.reshape(first, [-1]), 0, 1));
-  try {
-    await one.data();
-  } finally {
-    one.dispose();
+/**
+ * Wait for every queued kernel (the optimizer's and the EMA's included): read one element of
+ * the last weight each of them wrote.
+ */
+async function settled(model: Model, ema?: ModelEma): Promise<void> {
+  const last = <T>(values: Iterable<T>): T | undefined => [...values].at(-1);
+  const written = [last(model.params.values()), ema && last(ema.weights.values())];
+  for (const weight of written) {
+    if (weight === undefined) continue;
+    const one = tf.tidy(() => tf.slice(tf.reshape(weight, [-1]), 0, 1));
+    try {
+      await one.data();
+    } finally {
+      one.dispose();
+    }
   }
 }
 

@@ -4,6 +4,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs";
 import * as tf from "@tensorflow/tfjs-core";
 import { createModel } from "@efficienttrain/models";
+import { ModelEma } from "./ema.ts";
 import { measureStepTimes, measureTrainingStepTimes } from "./profile.ts";
 import type { BatchSource, TensorPipeline } from "./parts.ts";
 import { syntheticParts } from "./testing.ts";
@@ -96,6 +97,54 @@ Deno.test("training-step profile: the run's loader, pipeline and stages per side
     for (const [k, v] of model.params) assert.deepEqual(v.dataSync(), before.get(k), k);
     assert.equal(tf.memory().numTensors, tensorsBefore, "moments, losses and batches released");
   } finally {
+    model.dispose();
+  }
+});
+
+Deno.test("training-step profile: a sample is a whole optimizer step under accumulation, EMA included", async () => {
+  await tf.setBackend("cpu");
+  const parts = syntheticParts({ seed: 0, epochs: 2, small: 6 });
+  const { model } = parts;
+  let piped = 0, emaUpdates = 0;
+  const pipeline: TensorPipeline = {
+    train(batch, options) {
+      piped++;
+      return parts.pipeline.train(batch, options);
+    },
+    eval: (batch) => parts.pipeline.eval(batch),
+  };
+  const update = ModelEma.prototype.update;
+  ModelEma.prototype.update = function (source) {
+    emaUpdates++;
+    return update.call(this, source);
+  };
+  const tensorsBefore = tf.memory().numTensors;
+  try {
+    const times = await measureTrainingStepTimes(
+      {
+        model,
+        batches: parts.trainBatches,
+        pipeline,
+        stages: [parts.curriculum.stageAt(0), parts.curriculum.stageAt(1.5)],
+        settings: {
+          seed: 0,
+          clipGrad: 0,
+          lr: 0.1,
+          weightDecay: 0.05,
+          accumulate: 3,
+          ema: true,
+          emaDecay: 0.9,
+        },
+      },
+      { rounds: 2 },
+    );
+    for (const side of [6, 12]) assert.equal(times.samples[side].length, 2);
+    // per side: a warm-up and two timed optimizer steps of three micro-batches each
+    assert.equal(piped, 2 * 3 * 3);
+    assert.equal(emaUpdates, 2 * 3);
+    assert.equal(tf.memory().numTensors, tensorsBefore, "EMA copies released");
+  } finally {
+    ModelEma.prototype.update = update;
     model.dispose();
   }
 });
