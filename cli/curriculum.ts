@@ -3,11 +3,11 @@
  *
  *   list                                   the presets
  *   show <name|file.json> [--epochs E] [--image-size H] [--model M] [--multiple-of N]
- *        [--baseline-epochs B] [--boundaries floor|exact] [--json]
+ *        [--min-image-size S] [--baseline-epochs B] [--boundaries floor|exact] [--json]
  *                                          the resolved stages and relative compute (with a
  *                                          registered --model: its legal sizes and FLOPs)
  *   export <name|file.json> --format efficienttrain-pytorch|timm --epochs E [--image-size H]
- *        [--model M] [--warmup-epochs W] [--out FILE] [--json]
+ *        [--model M] [--min-image-size S] [--warmup-epochs W] [--out FILE] [--json]
  *                                          per-stage launcher arguments (a bash script)
  *   schema                                 the JSON Schema of curriculum files
  *
@@ -42,9 +42,10 @@ import {
 const USAGE = `usage:
   deno task curriculum list
   deno task curriculum show <name|file.json> [--epochs E] [--image-size H] [--model M]
-      [--multiple-of N] [--baseline-epochs B] [--boundaries floor|exact] [--json]
+      [--multiple-of N] [--min-image-size S] [--baseline-epochs B] [--boundaries floor|exact]
+      [--json]
   deno task curriculum export <name|file.json> --format efficienttrain-pytorch|timm --epochs E
-      [--image-size H] [--model M] [--warmup-epochs W] [--out FILE] [--json]
+      [--image-size H] [--model M] [--min-image-size S] [--warmup-epochs W] [--out FILE] [--json]
   deno task curriculum schema`;
 
 function num(
@@ -115,6 +116,7 @@ export async function runCurriculumCli(args: string[], io: CliIo = {}): Promise<
         "image-size": { type: "string" },
         model: { type: "string" },
         "multiple-of": { type: "string" },
+        "min-image-size": { type: "string" },
         "baseline-epochs": { type: "string" },
         boundaries: { type: "string" },
         format: { type: "string" },
@@ -164,13 +166,23 @@ export async function runCurriculumCli(args: string[], io: CliIo = {}): Promise<
     }
     const curriculum: Curriculum = boundaries === undefined ? loaded : { ...loaded, boundaries };
     const model = modelRules(values.model, err);
+    const imageSize = num("image-size", values["image-size"], { integer: true }) ?? 224;
+    const minSide = num("min-image-size", values["min-image-size"], { integer: true }) ?? 0;
+    if (minSide > imageSize) {
+      throw new InvalidArgumentError({
+        argument: "--min-image-size",
+        value: showValue(minSide),
+        reason: `exceeds --image-size ${imageSize}`,
+      });
+    }
     const resolved = resolveCurriculum(curriculum, {
       epochs: num("epochs", values.epochs) ?? 300,
-      imageSize: num("image-size", values["image-size"], { integer: true }) ?? 224,
+      imageSize,
       multipleOf: num("multiple-of", values["multiple-of"], { integer: true }) ?? 2,
       modelFamily: values.model,
       baselineEpochs: num("baseline-epochs", values["baseline-epochs"]),
       ...model,
+      accepts: (side) => side >= minSide && (model.accepts?.(side) ?? true),
     });
     if (command === "show") {
       const modelShares = model.flops === undefined

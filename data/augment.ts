@@ -250,12 +250,20 @@ export function augmentImage(
  */
 export function defaultAugment(
   shape: HWC,
-  options: { magnitude: number; mean?: readonly number[]; size?: number },
+  options: {
+    magnitude: number;
+    mean?: readonly number[];
+    size?: number;
+    /** RandomResizedCrop's smallest area fraction (timm's default 0.08). */
+    minScale?: number;
+  },
 ): AugmentConfig {
   const small = shape.height <= 64;
   const size = options.size ?? shape.height;
   return {
-    crop: small ? { kind: "pad", padding: 4, size, mode: "zero" } : { kind: "rrc", size },
+    crop: small
+      ? { kind: "pad", padding: 4, size, mode: "zero" }
+      : { kind: "rrc", size, scale: [options.minScale ?? 0.08, 1] },
     hflip: shape.channels === 1 ? 0 : 0.5,
     randAugment: {
       magnitude: options.magnitude,

@@ -182,6 +182,19 @@ Deno.test("RandomResizedCrop box follows scale/ratio; fallback is a centre crop"
   assert.ok(out.every((v) => v === 77)); // a flat image stays flat under any resampling
 });
 
+Deno.test("defaultAugment: RandomResizedCrop's smallest area is the minScale given (timm's 0.08 otherwise)", () => {
+  const shape = { height: 64 + 36, width: 100, channels: 3 };
+  const crop = (minScale?: number) => defaultAugment(shape, { magnitude: 0, minScale }).crop;
+  assert.deepEqual(crop(), { kind: "rrc", size: 100, scale: [0.08, 1] });
+  assert.deepEqual(crop(0.35), { kind: "rrc", size: 100, scale: [0.35, 1] });
+  // the small-image recipe has no area to scale
+  assert.equal(
+    defaultAugment({ height: 32, width: 32, channels: 3 }, { magnitude: 0, minScale: 0.5 }).crop
+      ?.kind,
+    "pad",
+  );
+});
+
 Deno.test("resize: PIL's antialiased bilinear (triangle kernel widened by the scale)", () => {
   const src = Uint8Array.from([0, 100, 10, 30, 100, 0, 30, 10]); // 2×4, 1 channel
   const out = resizeImage(src, { height: 2, width: 4, channels: 1 }, { outHeight: 1, outWidth: 2 });

@@ -196,6 +196,31 @@ Deno.test("deno task curriculum show efficienttrain --epochs 300 --image-size 22
   assert.ok(Math.abs(shown.relativeCompute - 0.653) <= 0.001);
 });
 
+Deno.test("curriculum CLI: --min-image-size keeps DeiT's ET++ at 128 px off a 3×3 token grid", async () => {
+  const sides = async (extra: string[]): Promise<number[]> => {
+    let text = "";
+    const args = ["show", "efficienttrain++", "--epochs", "10", "--image-size", "128"];
+    const code = await runCurriculumCli(
+      [...args, "--model", "deit_tiny_patch16_224", "--json", ...extra],
+      { stdout: (t) => (text += t) },
+    );
+    assert.equal(code, 0);
+    return [
+      ...new Set<number>(JSON.parse(text).stages.map((s: { imageSize: number }) => s.imageSize)),
+    ];
+  };
+  // 96/224 of 128 is 55: the nearest multiple of the 16-px patch is 48, three tokens a side
+  assert.equal((await sides([]))[0], 48);
+  assert.equal((await sides(["--min-image-size", "64"]))[0], 64);
+  let err = "";
+  const code = await runCurriculumCli(
+    ["show", "efficienttrain", "--image-size", "64", "--min-image-size", "96"],
+    { stderr: (t) => (err += t) },
+  );
+  assert.equal(code, 2);
+  assert.match(err, /--min-image-size.*96.*exceeds --image-size 64/);
+});
+
 Deno.test("curriculum CLI: table, ET++ split for Swin, bad input exits 2 naming the value", async () => {
   let text = "";
   assert.equal(

@@ -88,3 +88,33 @@ Deno.test("train CLI: --max-hours refuses a run predicted to take longer, before
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("train CLI: --min-image-size floors the curriculum's sides, and one above the final side is refused", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const sides = async (extra: string[]): Promise<number[]> => {
+      const output = await trainCommand([
+        `--out=${out}`,
+        "--max-hours=0.00001",
+        "--epochs=5",
+        ...extra,
+      ])
+        .output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 1, stderr);
+      return [...stderr.matchAll(/ stage \d+: epochs .* B=(\d+) /g)].map((m) => Number(m[1]));
+    };
+    // EfficientTrain at 28 px: 160/224 and 192/224 of 28 are sides 20 and 24
+    assert.deepEqual([...new Set(await sides([]))], [20, 24, 28]);
+    assert.deepEqual([...new Set(await sides(["--min-image-size=24"]))], [24, 28]);
+    const above = await trainCommand([`--out=${out}`, "--min-image-size=30"]).output();
+    assert.equal(above.code, 1);
+    assert.match(
+      new TextDecoder().decode(above.stderr),
+      /invalid --min-image-size = 30: exceeds the run's final side 28/,
+    );
+    assert.deepEqual([...Deno.readDirSync(out)], [], "no run directory");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});

@@ -47,6 +47,12 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     help: "final training side (0 = the images' side)",
   },
   { flag: "crop-pct", key: "cropPct", kind: "number", help: "eval centre-crop fraction (timm)" },
+  {
+    flag: "min-image-size",
+    key: "minImageSize",
+    kind: "integer",
+    help: "smallest side a curriculum stage may train at (0 = the model's minimum)",
+  },
   { flag: "batch-size", key: "batchSize", kind: "integer", help: "micro-batch size" },
   {
     flag: "accumulate",
@@ -77,6 +83,12 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     key: "randomErasing",
     kind: "number",
     help: "random erasing probability",
+  },
+  {
+    flag: "rrc-scale",
+    key: "rrcScale",
+    kind: "number",
+    help: "RandomResizedCrop's smallest area fraction (timm --scale's lower bound)",
   },
   { flag: "drop-path", key: "dropPath", kind: "number", help: "stochastic depth rate" },
   { flag: "ema", key: "ema", kind: "boolean", help: "keep and evaluate an EMA of the weights" },

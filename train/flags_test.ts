@@ -11,6 +11,8 @@ Deno.test("flags: defaults when nothing is given, values when given", () => {
     "1.5",
     "--ema",
     "--boundaries=exact",
+    "--rrc-scale=0.35",
+    "--min-image-size=64",
     "--resume",
     "runs/a",
   ]);
@@ -18,6 +20,8 @@ Deno.test("flags: defaults when nothing is given, values when given", () => {
   assert.equal(settings.epochs, 1.5);
   assert.equal(settings.ema, true);
   assert.equal(settings.boundaries, "exact");
+  assert.equal(settings.rrcScale, 0.35);
+  assert.equal(settings.minImageSize, 64);
   assert.equal(resume, "runs/a");
 });
 
@@ -29,6 +33,9 @@ Deno.test("flags: bad values are errors naming the flag and value", () => {
     [["--backend", "tpu"], "--backend", "tpu"],
     [["--random-erasing", "2"], "--random-erasing", "2"],
     [["--boundaries", "round"], "--boundaries", "round"],
+    [["--rrc-scale", "0"], "--rrc-scale", "0"],
+    [["--rrc-scale", "1.5"], "--rrc-scale", "1.5"],
+    [["--min-image-size", "-1"], "--min-image-size", "-1"],
   ];
   for (const [args, flag, value] of cases) {
     assert.throws(() => parseTrainArgs(args), (e: unknown) => {

@@ -14,12 +14,12 @@ import {
   type ResolvedCurriculum,
   secondsPerImage,
 } from "@efficienttrain/curricula";
-import { Dataset, defaultAugment, evalCropSet, Loader, sampleSubset } from "@efficienttrain/data";
+import { Dataset, evalCropSet, Loader, sampleSubset } from "@efficienttrain/data";
 import { ModelRegistry, saveModel } from "@efficienttrain/models";
 import { Curricula } from "@efficienttrain/curricula";
 import { curriculumPlan, evalSetOf, stagePoints } from "./assemble.ts";
 import { checkpointPath, type TrainResult } from "./trainer.ts";
-import { tensorPipeline } from "./pipeline.ts";
+import { hostAugment, tensorPipeline } from "./pipeline.ts";
 import type { TrainSettings } from "./settings.ts";
 import { RunDirectory } from "./run_dir.ts";
 import { findResumeCheckpoint } from "./checkpoint.ts";
@@ -126,6 +126,15 @@ export function trainJob(
       );
     }
 
+    if (settings.minImageSize > H) {
+      return yield* Effect.fail(
+        new InvalidArgumentError({
+          argument: "--min-image-size",
+          value: String(settings.minImageSize),
+          reason: `exceeds the run's final side ${H}`,
+        }),
+      );
+    }
     if (trainSet.count < settings.batchSize) {
       return yield* Effect.fail(
         new InvalidArgumentError({
@@ -178,7 +187,7 @@ export function trainJob(
     const resolved: ResolvedCurriculum = yield* curricula.resolve(curriculum, {
       epochs: settings.epochs,
       imageSize: H,
-      accepts: (s) => model.acceptsInputSize(s),
+      accepts: (s) => s >= settings.minImageSize && model.acceptsInputSize(s),
       modelFamily: settings.model,
       flops: (s) => model.flops(s),
       baselineEpochs: options.baselineEpochs,
@@ -205,10 +214,10 @@ export function trainJob(
       seed: settings.seed,
       dropLast: true,
       workers: settings.workers,
-      augment: defaultAugment(trainSet, {
+      augment: hostAugment(settings, trainSet, {
+        imageSize: H,
         magnitude: resolved.stages[0].magnitude,
         mean: dataset.info.mean,
-        size: H,
       }),
     });
 
@@ -237,7 +246,8 @@ export function trainJob(
       `cost model: relative compute ${resolved.relativeCompute.toFixed(3)} ` +
         `(${(1 / resolved.relativeCompute).toFixed(2)}× fewer FLOPs), predicted speedup ` +
         `${speedup.toFixed(2)}× from the fastest of 5 interleaved whole training steps per ` +
-        `size (loader, pipeline, forward, backward, AdamW) ` +
+        `size (loader, pipeline, forward, backward, AdamW${settings.ema ? ", EMA" : ""}` +
+        `${settings.accumulate > 1 ? `, ${settings.accumulate} micro-batches a step` : ""}) ` +
         `(${atMedian.toFixed(2)}× from the median ones)`,
     );
     const budget = predictBudget(resolved, profile, {

@@ -7,10 +7,44 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { Rng } from "@efficienttrain/core";
-import { mixupCutmix, normalizeBatch, randomErasing, softTargets } from "@efficienttrain/data";
+import {
+  type AugmentConfig,
+  defaultAugment,
+  type HWC,
+  mixupCutmix,
+  normalizeBatch,
+  randomErasing,
+  softTargets,
+} from "@efficienttrain/data";
 import { cropTo } from "@efficienttrain/backend-tfjs/crop";
 import type { HostBatch, StagePoint, TensorPipeline } from "./parts.ts";
 import type { TrainSettings } from "./settings.ts";
+
+/**
+ * The run's per-image augmentation on the host (the loader's half of the recipe): timm's
+ * crop, flip and RandAugment to the final side `imageSize`, with the settings' RandomResizedCrop
+ * scale, starting at `magnitude` (each stage sets its own as the run goes).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_TRAIN_SETTINGS, hostAugment } from "@efficienttrain/train";
+ * const shape = { height: 224, width: 224, channels: 3 };
+ * const augment = hostAugment({ ...DEFAULT_TRAIN_SETTINGS, rrcScale: 0.35 }, shape, { imageSize: 128, magnitude: 1, mean: [0.5, 0.5, 0.5] });
+ * console.assert(augment.crop?.kind === "rrc" && augment.crop.scale?.[0] === 0.35);
+ * ```
+ */
+export function hostAugment(
+  settings: Pick<TrainSettings, "rrcScale">,
+  stored: HWC,
+  options: { imageSize: number; magnitude: number; mean: readonly number[] },
+): AugmentConfig {
+  return defaultAugment(stored, {
+    magnitude: options.magnitude,
+    mean: options.mean,
+    size: options.imageSize,
+    minScale: settings.rrcScale,
+  });
+}
 
 /**
  * The training and evaluation tensor pipeline of a run.

@@ -18,6 +18,7 @@ const TrainSettingsSchema = Schema.Struct({
   epochs: Schema.Finite.check(Schema.isGreaterThan(0)),
   imageSize: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   cropPct: Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1)),
+  minImageSize: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   batchSize: PositiveInt,
   accumulate: PositiveInt,
   lr: Schema.Finite.check(Schema.isGreaterThan(0)),
@@ -29,6 +30,7 @@ const TrainSettingsSchema = Schema.Struct({
   cutmix: NonNegative,
   mixupSwitchProb: Fraction,
   randomErasing: Fraction,
+  rrcScale: Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1)),
   dropPath: Fraction,
   ema: Schema.Boolean,
   emaDecay: Fraction,
@@ -68,6 +70,12 @@ export interface TrainSettings {
   readonly imageSize: number;
   /** timm's `crop_pct` of that eval transform. */
   readonly cropPct: number;
+  /**
+   * No curriculum stage trains below this side (0: the model's own minimum). A preset scaled
+   * down from 224 px can reach sides where a patch model sees a 3×3 token grid; a floor keeps
+   * its early stages at a grid it can learn from, at the cost of some of the saving.
+   */
+  readonly minImageSize: number;
   readonly batchSize: number;
   /** Micro-batches per optimizer step (effective batch = batchSize × accumulate). */
   readonly accumulate: number;
@@ -80,6 +88,11 @@ export interface TrainSettings {
   readonly cutmix: number;
   readonly mixupSwitchProb: number;
   readonly randomErasing: number;
+  /**
+   * RandomResizedCrop's smallest area fraction (timm's `--scale` lower bound; the upper is 1).
+   * Only images larger than 64 px are cropped this way; small ones get pad-and-crop.
+   */
+  readonly rrcScale: number;
   readonly dropPath: number;
   readonly ema: boolean;
   readonly emaDecay: number;
@@ -131,6 +144,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   epochs: 4,
   imageSize: 0,
   cropPct: 0.875,
+  minImageSize: 0,
   batchSize: 128,
   accumulate: 1,
   lr: 4e-3,
@@ -142,6 +156,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   cutmix: 0,
   mixupSwitchProb: 0.5,
   randomErasing: 0,
+  rrcScale: 0.08,
   dropPath: 0,
   ema: false,
   emaDecay: 0.999,

@@ -24,6 +24,9 @@
 #   LR: a peak learning rate other than the recipe's. Its runs go to $OUT/rates/<family>-lr<LR>/,
 #     outside the headline (which reads $OUT/<family>/ only), so a rate under study never mixes
 #     with the runs of record.
+#   FLAGS, TAG: train flags added to every run (a recipe variant under study, e.g.
+#     FLAGS="--rrc-scale 0.35"), which must be named by TAG: the runs go to
+#     $OUT/variants/<family>-<TAG>/, outside the headline like LR's.
 #   QUEUE1, QUEUE2: the curricula of the two queues, to run part of a family (one queue may be
 #     empty when its core already has a partner run; the pairing is then the caller's job).
 set -euo pipefail
@@ -45,13 +48,25 @@ export OMP_NUM_THREADS=1
 ETPP_FRACTION=${ETPP_FRACTION:-1/2}
 ETPP=$(python3 -c "print(round($EPOCHS * $ETPP_FRACTION, 3))")
 LR=${LR:-}
+FLAGS=${FLAGS:-}
+TAG=${TAG:-}
+if [ -n "$FLAGS" ] && [ -z "$TAG" ]; then
+  echo "imagenette_compare.sh: FLAGS=\"$FLAGS\" needs a TAG naming the variant's folder" >&2
+  exit 2
+fi
 
 # shellcheck source=recipe.sh
 source bench/experiments/imagenette/recipe.sh
 
 # results <family>: the folder a family's runs and table go to
 results() {
-  if [ -z "$LR" ]; then echo "$OUT/$1"; else echo "$OUT/rates/$1-lr$LR"; fi
+  if [ -n "$TAG" ]; then
+    echo "$OUT/variants/$1-$TAG"
+  elif [ -n "$LR" ]; then
+    echo "$OUT/rates/$1-lr$LR"
+  else
+    echo "$OUT/$1"
+  fi
 }
 
 # run <family> <seed> <curriculum>
@@ -63,6 +78,8 @@ run() {
   local model=$1
   shift
   [ -z "$LR" ] || set -- --lr "$LR"
+  # shellcheck disable=SC2086 # FLAGS is a list of flags, split on spaces
+  set -- "$@" $FLAGS
   mkdir -p "$dir"
   deno run -A cli/compare.ts --models "$model" --curricula "$curriculum" --seeds "$seed" \
     --data "$DATA" --image-size "$SIZE" --epochs "$EPOCHS" \
