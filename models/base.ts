@@ -305,10 +305,15 @@ export abstract class SpecModel implements Model {
     };
   }
 
-  /** Replace a parameter's variable (its shape changed); returns the new one. */
+  /**
+   * Replace a parameter's variable (its shape changed); returns the new one. Takes `value`
+   * over: the variable holds its own reference to the data, so `value` itself is released
+   * (kept, it would pin every replaced table's memory for the life of the run).
+   */
   protected replaceParam(name: string, value: tf.Tensor): tf.Variable {
     const old = this.p(name);
     const v = tf.variable(value, true);
+    value.dispose();
     old.dispose();
     this.store.params.set(name, v);
     return v;

@@ -53,6 +53,23 @@ for (const [name, sizes] of Object.entries(SIZES)) {
     }
   });
 
+  Deno.test(`${name}: input-size changes leave no tensors behind`, async () => {
+    await useCpu();
+    const m = createModel(name, { numClasses: 4, seed: 0 });
+    try {
+      const before = tf.memory();
+      for (let round = 0; round < 3; round++) {
+        m.setInputSize(sizes[1]);
+        m.setInputSize(sizes[0]);
+      }
+      const after = tf.memory();
+      assert.equal(after.numTensors, before.numTensors, "tensors");
+      assert.equal(after.numBytes, before.numBytes, "bytes");
+    } finally {
+      m.dispose();
+    }
+  });
+
   Deno.test(`${name}: parameter count equals the spec count, flops scale with size`, async () => {
     await useCpu();
     const m = createModel(name);

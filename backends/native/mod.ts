@@ -23,6 +23,7 @@ import { NATIVE_BACKEND_NAME, registerNative } from "./backend.ts";
 import { loadNativeLibs, nativeThreads as threadsInUse } from "./ffi.ts";
 
 export { NATIVE_BACKEND_NAME };
+export { NativeBackendCPU, type NativeBackendOptions } from "./pool.ts";
 
 /**
  * Threads the native kernels use (OMP_NUM_THREADS as set by the user or chosen at load time).

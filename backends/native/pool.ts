@@ -7,6 +7,12 @@
  * ReLU). Shapes repeat every step, so buffers released by disposed tensors are handed to the
  * next kernel that needs the same length.
  *
+ * Staleness: lengths follow the input side, so a curriculum's stage change leaves the pool full
+ * of buffers no kernel will ask for again. Left there they would hold the cap and every new
+ * side's buffer would be a fresh allocation for the rest of the run; so when a released buffer
+ * does not fit under the cap, lengths not asked for in the last `staleTakes` allocations are
+ * dropped first (the lengths of the current step are asked for every step and stay).
+ *
  * Safety: only buffers this backend allocated are pooled, and a buffer is never pooled once it
  * may be visible outside a tensor: after `readSync`/`read` (tfjs returns the array itself from
  * `dataSync()`), or when any other tensor was created on a view of it (tfjs-cpu's Slice returns
@@ -21,17 +27,53 @@ import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 const MAX_POOLED_BYTES = 1 << 30;
 /** Small buffers are cheap to allocate; pooling them would only add bookkeeping. */
 const MIN_POOLED_LENGTH = 16384;
+/**
+ * A length not asked for in this many pooled-size allocations is stale: many training steps of
+ * the largest bench model (a ResNet-50 step takes ~1,500), so no length of the current step.
+ */
+const STALE_TAKES = 50_000;
+
+/** Options of {@link NativeBackendCPU}. */
+export interface NativeBackendOptions {
+  /** Cap on pooled bytes (default 1 GiB). */
+  readonly maxPooledBytes?: number;
+  /** Allocations after which an unrequested length counts as stale (default 50,000). */
+  readonly staleTakes?: number;
+}
 
 /** `MathBackendCPU` with pooled float32 outputs for the native kernels. */
 export class NativeBackendCPU extends MathBackendCPU {
   readonly #free = new Map<number, Float32Array[]>();
+  /** The allocation count at which each pooled length was last asked for. */
+  readonly #lastTake = new Map<number, number>();
   readonly #owned = new WeakSet<ArrayBuffer>();
   readonly #escaped = new WeakSet<ArrayBuffer>();
+  readonly #maxPooledBytes: number;
+  readonly #staleTakes: number;
   #pooledBytes = 0;
+  #takes = 0;
+  #lastScan = -Infinity;
+
+  /**
+   * A CPU backend whose native kernels draw their outputs from the pool.
+   *
+   * @example
+   * ```ts
+   * import { NativeBackendCPU } from "@efficienttrain/backend-native";
+   * const backend = new NativeBackendCPU({ maxPooledBytes: 1 << 20 });
+   * console.assert(backend.take(16384).length === 16384 && backend.pooledBytes === 0);
+   * ```
+   */
+  constructor(options: NativeBackendOptions = {}) {
+    super();
+    this.#maxPooledBytes = options.maxPooledBytes ?? MAX_POOLED_BYTES;
+    this.#staleTakes = options.staleTakes ?? STALE_TAKES;
+  }
 
   /** An uninitialised float32 buffer of `length` elements; the caller overwrites all of it. */
   take(length: number): Float32Array {
     if (length >= MIN_POOLED_LENGTH) {
+      this.#lastTake.set(length, ++this.#takes);
       const list = this.#free.get(length);
       const hit = list?.pop();
       if (hit) {
@@ -98,10 +140,7 @@ export class NativeBackendCPU extends MathBackendCPU {
     ) {
       const buf = values.buffer as ArrayBuffer;
       this.#written.delete(buf);
-      if (
-        this.#owned.has(buf) && !this.#escaped.has(buf) &&
-        this.#pooledBytes + values.byteLength <= MAX_POOLED_BYTES
-      ) {
+      if (this.#owned.has(buf) && !this.#escaped.has(buf) && this.#roomFor(values.byteLength)) {
         let list = this.#free.get(values.length);
         if (!list) this.#free.set(values.length, list = []);
         list.push(values);
@@ -111,8 +150,24 @@ export class NativeBackendCPU extends MathBackendCPU {
     return released;
   }
 
+  /** Whether `bytes` more fit under the cap, once stale lengths are dropped if they must be. */
+  #roomFor(bytes: number): boolean {
+    if (this.#pooledBytes + bytes <= this.#maxPooledBytes) return true;
+    // At the cap every release asks; a scan per few steps is enough to find stale lengths.
+    if (this.#takes - this.#lastScan < this.#staleTakes / 8) return false;
+    this.#lastScan = this.#takes;
+    for (const [length, list] of this.#free) {
+      if (this.#takes - (this.#lastTake.get(length) ?? 0) < this.#staleTakes) continue;
+      for (const b of list) this.#pooledBytes -= b.byteLength;
+      this.#free.delete(length);
+      this.#lastTake.delete(length);
+    }
+    return this.#pooledBytes + bytes <= this.#maxPooledBytes;
+  }
+
   override dispose(): void {
     this.#free.clear();
+    this.#lastTake.clear();
     this.#pooledBytes = 0;
     super.dispose();
   }

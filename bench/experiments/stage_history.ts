@@ -10,6 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs-core";
 import { type BackendName } from "@efficienttrain/core";
 import { initBackend } from "@efficienttrain/backend-tfjs";
 import { createModel } from "@efficienttrain/models";
@@ -34,11 +35,16 @@ if (![final, batchSize, steps, ...history].every((v) => Number.isInteger(v) && v
 await initBackend(values.backend as BackendName);
 const model = createModel(values.model, { seed: 0, numClasses: 10, imgSize: final });
 const options = { batchSize, channels: 3, numClasses: 10, steps: 5 };
+// the native backend's pool of output buffers, in MB, when it has one
+const pooled = (): string => {
+  const bytes = (tf.backend() as { pooledBytes?: number }).pooledBytes;
+  return bytes === undefined ? "" : `, ${(bytes / 2 ** 20).toFixed(0)} MB pooled`;
+};
 const ms = async (): Promise<string> => {
   const t = await measureStepTimes(model, [final], options);
   return `${(1000 * batchSize * t.min[final]).toFixed(0)} ms (median ${
     (1000 * batchSize * t.median[final]).toFixed(0)
-  })`;
+  })${pooled()}`;
 };
 console.log(`${values.model} at ${final}, fresh: ${await ms()} per batch of ${batchSize}`);
 for (const side of history) {

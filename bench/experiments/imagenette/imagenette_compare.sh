@@ -27,6 +27,8 @@
 #   FLAGS, TAG: train flags added to every run (a recipe variant under study, e.g.
 #     FLAGS="--rrc-scale 0.35"), which must be named by TAG: the runs go to
 #     $OUT/variants/<family>-<TAG>/, outside the headline like LR's.
+#   MODEL: another model for the family's recipe (e.g. MODEL=resnet18, the full-width ResNet-18);
+#     like FLAGS it needs a TAG.
 #   QUEUE1, QUEUE2: the curricula of the two queues, to run part of a family (one queue may be
 #     empty when its core already has a partner run; the pairing is then the caller's job).
 set -euo pipefail
@@ -50,8 +52,9 @@ ETPP=$(python3 -c "print(round($EPOCHS * $ETPP_FRACTION, 3))")
 LR=${LR:-}
 FLAGS=${FLAGS:-}
 TAG=${TAG:-}
-if [ -n "$FLAGS" ] && [ -z "$TAG" ]; then
-  echo "imagenette_compare.sh: FLAGS=\"$FLAGS\" needs a TAG naming the variant's folder" >&2
+MODEL=${MODEL:-}
+if { [ -n "$FLAGS" ] || [ -n "$MODEL" ]; } && [ -z "$TAG" ]; then
+  echo "imagenette_compare.sh: FLAGS=\"$FLAGS\" MODEL=\"$MODEL\" need a TAG naming the variant's folder" >&2
   exit 2
 fi
 
@@ -75,7 +78,7 @@ run() {
   dir=$(results "$family")
   # shellcheck disable=SC2046
   set -- $(recipe "$family")
-  local model=$1
+  local model=${MODEL:-$1}
   shift
   [ -z "$LR" ] || set -- --lr "$LR"
   # shellcheck disable=SC2086 # FLAGS is a list of flags, split on spaces

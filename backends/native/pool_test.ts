@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { NativeBackendCPU } from "./pool.ts";
+
+const LENGTH = 16384; // the smallest pooled length
+const BYTES = LENGTH * 4;
+
+/** A buffer from the pool, written into a tensor's data and released again. */
+function cycle(backend: NativeBackendCPU, length: number): Float32Array {
+  const buffer = backend.take(length);
+  backend.disposeData(backend.write(buffer, [length], "float32"));
+  return buffer;
+}
+
+Deno.test("native pool: a released buffer is handed to the next request of its length", () => {
+  const backend = new NativeBackendCPU();
+  const first = cycle(backend, LENGTH);
+  assert.equal(backend.pooledBytes, BYTES);
+  assert.equal(backend.take(LENGTH), first);
+  assert.equal(backend.pooledBytes, 0);
+  backend.dispose();
+});
+
+Deno.test("native pool: at the cap, lengths gone stale (a past stage's side) make room for the current ones", () => {
+  const backend = new NativeBackendCPU({ maxPooledBytes: 4 * BYTES, staleTakes: 8 });
+  // four buffers of a side the run has left fill the pool
+  const old = [0, 1, 2, 3].map(() => backend.take(LENGTH));
+  for (const b of old) backend.disposeData(backend.write(b, [LENGTH], "float32"));
+  assert.equal(backend.pooledBytes, 4 * BYTES);
+  // the new side's buffers: the first do not fit while the old length is recent ...
+  const fresh = () => cycle(backend, 2 * LENGTH);
+  fresh();
+  assert.equal(backend.pooledBytes, 4 * BYTES, "the old length is not stale yet");
+  // ... and once it has not been asked for in 8 allocations it is dropped for them
+  for (let i = 0; i < 8; i++) fresh();
+  const kept = fresh();
+  assert.equal(backend.pooledBytes, 2 * BYTES);
+  assert.equal(backend.take(2 * LENGTH), kept, "the current length is pooled");
+  backend.dispose();
+});
+
+Deno.test("native pool: a length asked for every step is never dropped as stale", () => {
+  const backend = new NativeBackendCPU({ maxPooledBytes: 2 * BYTES, staleTakes: 4 });
+  const hot = backend.take(LENGTH);
+  backend.disposeData(backend.write(hot, [LENGTH], "float32"));
+  for (let step = 0; step < 20; step++) {
+    // the step's own length, then a bigger one that does not fit beside it
+    assert.equal(cycle(backend, LENGTH), hot, `step ${step}`);
+    cycle(backend, 2 * LENGTH);
+  }
+  backend.dispose();
+});
