@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { registerFusedGradients } from "@efficienttrain/core";
 import "@tensorflow/tfjs-backend-cpu";
-import { NativeBackendCPU } from "./pool.ts";
+import { NativeBackendCPU, poolCapFromEnv } from "./pool.ts";
 import { loadNativeLibs } from "./ffi.ts";
 import { dnnlContext } from "./dnnl.ts";
 import { convKernels } from "./kernels_conv.ts";
@@ -55,11 +55,21 @@ export function registerNative(priority = 0): void {
   registerReduceGradients(name);
   registerReluGradient(name);
   const overridden = new Set(overrides.map((k) => k.kernelName));
-  tf.registerBackend(name, () => new NativeBackendCPU(), priority);
+  const maxPooledBytes = poolCapFromEnv(envValue("ET_NATIVE_POOL_MB"));
+  tf.registerBackend(name, () => new NativeBackendCPU({ maxPooledBytes }), priority);
   for (const k of tf.getKernelsForBackend("cpu")) {
     if (overridden.has(k.kernelName)) continue;
     tf.registerKernel({ ...k, backendName: name });
   }
   for (const k of overrides) tf.registerKernel(k);
   registered = true;
+}
+
+/** An environment variable, or undefined where the process may not read it. */
+function envValue(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
 }

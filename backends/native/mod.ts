@@ -15,7 +15,8 @@
  * thread pool). Environment: `OMP_NUM_THREADS` (threads; by default the cores other processes
  * leave idle at load time, by the 1-minute load average, at least 1),
  * `ET_NATIVE_GEMM=openblas` (GEMMs on OpenBLAS, `libopenblas0-pthread`, instead of oneDNN's
- * sgemm), `ET_NATIVE_DNNL=/path/libdnnl.so.2` (another oneDNN 2.x build).
+ * sgemm), `ET_NATIVE_DNNL=/path/libdnnl.so.2` (another oneDNN 2.x build), `ET_NATIVE_POOL_MB`
+ * (the output-buffer pool's cap, default 2048).
  *
  * @module
  */
@@ -23,7 +24,7 @@ import { NATIVE_BACKEND_NAME, registerNative } from "./backend.ts";
 import { loadNativeLibs, nativeThreads as threadsInUse } from "./ffi.ts";
 
 export { NATIVE_BACKEND_NAME };
-export { NativeBackendCPU, type NativeBackendOptions } from "./pool.ts";
+export { NativeBackendCPU, type NativeBackendOptions, poolCapFromEnv } from "./pool.ts";
 
 /**
  * Threads the native kernels use (OMP_NUM_THREADS as set by the user or chosen at load time).

@@ -22,9 +22,15 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { InvalidArgumentError } from "@efficienttrain/core";
 
-/** Cap on pooled bytes: enough for a few steps' activations of the bench nets. */
-const MAX_POOLED_BYTES = 1 << 30;
+/**
+ * Default cap on pooled bytes. One DeiT-Tiny step at 128 px, batch 64, releases ~2.3 GB of
+ * pooled-size outputs; at a 1 GiB cap its forward and backward took 1.89–1.95 s on one thread,
+ * at 2 GiB 1.63 s, at 3–4 GiB 1.58–1.61 s (`bench/experiments/stage_history.ts`, two caps side
+ * by side, one core each, both core orders).
+ */
+const MAX_POOLED_BYTES = 2 * 2 ** 30;
 /** Small buffers are cheap to allocate; pooling them would only add bookkeeping. */
 const MIN_POOLED_LENGTH = 16384;
 /**
@@ -35,7 +41,7 @@ const STALE_TAKES = 50_000;
 
 /** Options of {@link NativeBackendCPU}. */
 export interface NativeBackendOptions {
-  /** Cap on pooled bytes (default 1 GiB). */
+  /** Cap on pooled bytes (default 2 GiB; {@link poolCapFromEnv} reads `ET_NATIVE_POOL_MB`). */
   readonly maxPooledBytes?: number;
   /** Allocations after which an unrequested length counts as stale (default 50,000). */
   readonly staleTakes?: number;
@@ -171,6 +177,29 @@ export class NativeBackendCPU extends MathBackendCPU {
     this.#pooledBytes = 0;
     super.dispose();
   }
+}
+
+/**
+ * The pool cap `ET_NATIVE_POOL_MB` asks for, in bytes (undefined when unset: the default).
+ * Anything but a non-negative number of megabytes is an error naming the variable.
+ *
+ * @example
+ * ```ts
+ * import { poolCapFromEnv } from "@efficienttrain/backend-native";
+ * console.assert(poolCapFromEnv("512") === 512 * 2 ** 20 && poolCapFromEnv(undefined) === undefined);
+ * ```
+ */
+export function poolCapFromEnv(value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const mb = Number(value);
+  if (!(Number.isFinite(mb) && mb >= 0)) {
+    throw new InvalidArgumentError({
+      argument: "ET_NATIVE_POOL_MB",
+      value,
+      reason: "must be a non-negative number of megabytes (0 turns the pool off)",
+    });
+  }
+  return mb * 2 ** 20;
 }
 
 /** An output buffer from the backend's pool (a plain allocation on other backends). */

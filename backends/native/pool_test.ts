@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { NativeBackendCPU } from "./pool.ts";
+import { InvalidArgumentError } from "@efficienttrain/core";
+import { NativeBackendCPU, poolCapFromEnv } from "./pool.ts";
 
 const LENGTH = 16384; // the smallest pooled length
 const BYTES = LENGTH * 4;
@@ -48,4 +49,23 @@ Deno.test("native pool: a length asked for every step is never dropped as stale"
     cycle(backend, 2 * LENGTH);
   }
   backend.dispose();
+});
+
+Deno.test("native pool: ET_NATIVE_POOL_MB sets the cap, and a bad value names the variable", () => {
+  assert.equal(poolCapFromEnv(undefined), undefined);
+  assert.equal(poolCapFromEnv("0"), 0);
+  assert.equal(poolCapFromEnv("4096"), 4096 * 2 ** 20);
+  for (const bad of ["lots", "-1", "Infinity"]) {
+    assert.throws(() => poolCapFromEnv(bad), (e: unknown) => {
+      assert.ok(e instanceof InvalidArgumentError);
+      assert.equal(e.argument, "ET_NATIVE_POOL_MB");
+      assert.equal(e.value, bad);
+      return true;
+    });
+  }
+  // a cap of 0 pools nothing
+  const off = new NativeBackendCPU({ maxPooledBytes: 0 });
+  cycle(off, LENGTH);
+  assert.equal(off.pooledBytes, 0);
+  off.dispose();
 });
