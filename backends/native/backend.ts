@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { registerFusedGradients } from "@efficienttrain/core";
 import "@tensorflow/tfjs-backend-cpu";
 import { NativeBackendCPU, poolCapFromEnv } from "./pool.ts";
-import { loadNativeLibs } from "./ffi.ts";
+import { envGet, loadNativeLibs } from "./ffi.ts";
 import { dnnlContext } from "./dnnl.ts";
 import { convKernels } from "./kernels_conv.ts";
 import { matMulKernels } from "./kernels_matmul.ts";
@@ -55,7 +55,7 @@ export function registerNative(priority = 0): void {
   registerReduceGradients(name);
   registerReluGradient(name);
   const overridden = new Set(overrides.map((k) => k.kernelName));
-  const maxPooledBytes = poolCapFromEnv(envValue("ET_NATIVE_POOL_MB"));
+  const maxPooledBytes = poolCapFromEnv(envGet("ET_NATIVE_POOL_MB"));
   tf.registerBackend(name, () => new NativeBackendCPU({ maxPooledBytes }), priority);
   for (const k of tf.getKernelsForBackend("cpu")) {
     if (overridden.has(k.kernelName)) continue;
@@ -63,13 +63,4 @@ export function registerNative(priority = 0): void {
   }
   for (const k of overrides) tf.registerKernel(k);
   registered = true;
-}
-
-/** An environment variable, or undefined where the process may not read it. */
-function envValue(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
 }

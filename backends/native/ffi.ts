@@ -395,7 +395,8 @@ export function loadNativeLibs(): NativeLibs | string {
   return loaded;
 }
 
-function envGet(name: string): string | undefined {
+/** An environment variable, or undefined where the process may not read it. */
+export function envGet(name: string): string | undefined {
   try {
     return Deno.env.get(name);
   } catch {
