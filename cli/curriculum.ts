@@ -182,7 +182,7 @@ export async function runCurriculumCli(args: string[], io: CliIo = {}): Promise<
       modelFamily: values.model,
       baselineEpochs: num("baseline-epochs", values["baseline-epochs"]),
       ...model,
-      accepts: (side) => side >= minSide && (model.accepts?.(side) ?? true),
+      minSize: minSide,
     });
     if (command === "show") {
       const modelShares = model.flops === undefined

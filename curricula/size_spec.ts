@@ -20,11 +20,13 @@ export interface SizeRules {
   readonly accepts?: (size: number) => boolean;
   /** The model's nearest legal side (e.g. `model.nearestInputSize`); used when `accepts` is absent. */
   readonly nearestInputSize?: (size: number) => number;
+  /** No side below this one (e.g. `--min-image-size`; H itself is always legal). */
+  readonly minSize?: number;
 }
 
 /**
  * The legal side nearest to `exact` (ties go to the larger), among multiples of
- * `multipleOf` in [multipleOf, H] that the model accepts. `exact` = H always gives H, so a
+ * `multipleOf` in [max(multipleOf, minSize), H] that the model accepts. `exact` = H always gives H, so a
  * full-size stage is exactly the baseline.
  *
  * @example
@@ -33,6 +35,7 @@ export interface SizeRules {
  * console.assert(legalSize(160 / 224 * 32, 32) === 22); // 22.86 → nearest even
  * console.assert(legalSize(192 / 224 * 32, 32) === 28);
  * console.assert(legalSize(100, 224, { multipleOf: 32 }) === 96);
+ * console.assert(legalSize(48, 128, { multipleOf: 16, minSize: 64 }) === 64);
  * ```
  */
 export function legalSize(exact: number, imageSize: number, rules: SizeRules = {}): number {
@@ -40,8 +43,10 @@ export function legalSize(exact: number, imageSize: number, rules: SizeRules = {
   if (!Number.isInteger(m) || m < 1) throw bad("multipleOf", m, "must be a positive integer");
   if (!Number.isFinite(exact) || exact <= 0) throw bad("size", exact, "must be > 0");
   if (Math.abs(exact - imageSize) < EPS) return imageSize;
-  const accepts = rules.accepts ??
+  const model = rules.accepts ??
     (rules.nearestInputSize ? (s: number) => rules.nearestInputSize!(s) === s : () => true);
+  const minSize = rules.minSize ?? 0;
+  const accepts = (s: number) => s >= minSize && model(s);
   const lowK = Math.floor(exact / m);
   const maxK = Math.floor(imageSize / m);
   // Walk outward from the two multiples around `exact`, nearer first, larger first on ties.

@@ -187,7 +187,8 @@ export function trainJob(
     const resolved: ResolvedCurriculum = yield* curricula.resolve(curriculum, {
       epochs: settings.epochs,
       imageSize: H,
-      accepts: (s) => s >= settings.minImageSize && model.acceptsInputSize(s),
+      accepts: (s) => model.acceptsInputSize(s),
+      minSize: settings.minImageSize,
       modelFamily: settings.model,
       flops: (s) => model.flops(s),
       baselineEpochs: options.baselineEpochs,
