@@ -10,6 +10,7 @@ import { registerFusedGradients } from "@efficienttrain/core";
 import "@tensorflow/tfjs-backend-cpu";
 import { NativeBackendCPU, poolCapFromEnv } from "./pool.ts";
 import { envGet, loadNativeLibs } from "./ffi.ts";
+import { denormalsFromEnv, setFlushDenormals } from "./denormals.ts";
 import { dnnlContext } from "./dnnl.ts";
 import { convKernels } from "./kernels_conv.ts";
 import { matMulKernels } from "./kernels_matmul.ts";
@@ -36,6 +37,9 @@ export function registerNative(priority = 0): void {
   if (registered) return;
   const libs = loadNativeLibs();
   if (typeof libs === "string") throw new Error(libs);
+  // Before oneDNN starts its OpenMP threads, which inherit this thread's setting. A DeiT-Tiny
+  // trained 19 epochs stepped 1,330 ms at 96 px against 1,069 fresh; 1,046 with the flush.
+  if (denormalsFromEnv(envGet("ET_NATIVE_DENORMALS")) === "flush") setFlushDenormals(true);
   const ctx = dnnlContext(libs.dnnl);
   const name = NATIVE_BACKEND_NAME;
   const overrides = [

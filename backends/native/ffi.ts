@@ -365,7 +365,9 @@ export function loadNativeLibs(): NativeLibs | string {
   // keep spinning after each call and then compete with the OpenMP threads of the next
   // convolution. ET_NATIVE_GEMM=openblas selects OpenBLAS (libopenblas0-pthread) instead.
   try {
-    const n = String(defaultThreadCount());
+    // OpenBLAS follows the user's OMP_NUM_THREADS when only that one is set
+    const omp = Number(Deno.env.get("OMP_NUM_THREADS"));
+    const n = String(Number.isInteger(omp) && omp > 0 ? omp : defaultThreadCount());
     if (Deno.env.get("OMP_NUM_THREADS") === undefined) Deno.env.set("OMP_NUM_THREADS", n);
     if (Deno.env.get("OPENBLAS_NUM_THREADS") === undefined) {
       Deno.env.set("OPENBLAS_NUM_THREADS", n);

@@ -16,7 +16,8 @@
  * leave idle at load time, by the 1-minute load average, at least 1),
  * `ET_NATIVE_GEMM=openblas` (GEMMs on OpenBLAS, `libopenblas0-pthread`, instead of oneDNN's
  * sgemm), `ET_NATIVE_DNNL=/path/libdnnl.so.2` (another oneDNN 2.x build), `ET_NATIVE_POOL_MB`
- * (the output-buffer pool's cap, default 2048).
+ * (the output-buffer pool's cap, default 2048), `ET_NATIVE_DENORMALS=keep` (IEEE subnormal
+ * floats; by default they are flushed to zero, see {@link setFlushDenormals}).
  *
  * @module
  */
@@ -42,6 +43,7 @@ export { batchNormTraining, type BatchNormTrainingResult } from "./batch_norm.ts
 export { layerNormFused } from "./layer_norm.ts";
 export { geluFused } from "./gelu.ts";
 export { setNativeMinElements } from "./kernel_util.ts";
+export { denormalsFromEnv, flushingDenormals, setFlushDenormals } from "./denormals.ts";
 
 /** Whether the native backend can run here, and if not, why and how to fix it. */
 export interface NativeProbe {

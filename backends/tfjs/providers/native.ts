@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { probeNative, registerNativeBackend } from "@efficienttrain/backend-native";
+import { nativeThreads, probeNative, registerNativeBackend } from "@efficienttrain/backend-native";
 import { type BackendProvider, oneLine } from "./provider.ts";
 
 /** The `native` backend. */
@@ -28,6 +28,8 @@ export const nativeProvider: BackendProvider = {
   register: async () => {
     if (tf.findBackendFactory("native") === null) await registerNativeBackend();
   },
-  // OpenBLAS' pthread build uses every core unless OPENBLAS_NUM_THREADS says otherwise.
-  threads: () => Number(Deno.env.get("OPENBLAS_NUM_THREADS")) || navigator.hardwareConcurrency || 1,
+  // The kernels run on OpenMP's pool (OpenBLAS only with ET_NATIVE_GEMM=openblas, and then
+  // sized the same). Reading OPENBLAS_NUM_THREADS instead recorded 2 threads for runs that
+  // computed on 1 (OMP_NUM_THREADS=1 set, OpenBLAS's count left to the load average).
+  threads: () => nativeThreads(),
 };

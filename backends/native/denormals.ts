@@ -1,0 +1,104 @@
+/**
+ * Flush-to-zero (FTZ) and denormals-are-zero (DAZ) for the native kernels. x86 cores take a
+ * microcode assist, tens to a hundred cycles, on every float operation that reads or produces a
+ * subnormal (|x| < 1.18e-38), so a trained network whose softmax tails or gradients underflow
+ * can run its kernels several times slower than a fresh one at the same shapes. TensorFlow
+ * flushes on its CPU threads; PyTorch offers `torch.set_flush_denormal`. This is the same
+ * switch: the MXCSR bits of the calling thread, set through glibc's `fegetenv`/`fesetenv`
+ * (threads created afterwards, OpenMP's pool among them, inherit them).
+ *
+ * @module
+ */
+import { InvalidArgumentError } from "@efficienttrain/core";
+
+const MXCSR_OFFSET = 28; // glibc x86-64 fenv_t: 28 bytes of x87 environment, then MXCSR
+const FTZ_DAZ = 0x8040; // bit 15 flush-to-zero, bit 6 denormals-are-zero
+
+let libm:
+  | Deno.DynamicLibrary<{
+    fegetenv: { parameters: ["buffer"]; result: "i32" };
+    fesetenv: { parameters: ["buffer"]; result: "i32" };
+  }>
+  | undefined;
+
+function environment(): NonNullable<typeof libm>["symbols"] | undefined {
+  if (Deno.build.arch !== "x86_64" || Deno.build.os !== "linux") return undefined;
+  try {
+    libm ??= Deno.dlopen("libm.so.6", {
+      fegetenv: { parameters: ["buffer"], result: "i32" },
+      fesetenv: { parameters: ["buffer"], result: "i32" },
+    });
+    return libm.symbols;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether subnormal floats are flushed to zero on this thread; undefined where this cannot be
+ * read (not x86-64 Linux with glibc, or no FFI permission).
+ *
+ * @example
+ * ```ts
+ * import { flushingDenormals } from "@efficienttrain/backend-native";
+ * console.assert(flushingDenormals() !== null);
+ * ```
+ */
+export function flushingDenormals(): boolean | undefined {
+  const fe = environment();
+  if (!fe) return undefined;
+  const env = new Uint8Array(32);
+  if (fe.fegetenv(env) !== 0) return undefined;
+  const mxcsr = new DataView(env.buffer).getUint32(MXCSR_OFFSET, true);
+  return (mxcsr & FTZ_DAZ) === FTZ_DAZ;
+}
+
+/**
+ * Turn flush-to-zero and denormals-are-zero on (or off) for the calling thread, like PyTorch's
+ * `torch.set_flush_denormal`. Returns whether the setting took (false where it is not
+ * supported). JavaScript numbers are doubles, so this changes them only below 2.2e-308; float32
+ * results below 1.18e-38 become 0, as on TensorFlow's CPU threads.
+ *
+ * @example
+ * ```ts
+ * import { flushingDenormals, setFlushDenormals } from "@efficienttrain/backend-native";
+ * const before = flushingDenormals();
+ * if (setFlushDenormals(true)) {
+ *   const tiny = new Float32Array([1e-30]);
+ *   tiny[0] = tiny[0] * 1e-10; // 1e-40 is subnormal in float32
+ *   console.assert(tiny[0] === 0);
+ *   setFlushDenormals(before ?? false);
+ * }
+ * ```
+ */
+export function setFlushDenormals(on: boolean): boolean {
+  const fe = environment();
+  if (!fe) return false;
+  const env = new Uint8Array(32);
+  if (fe.fegetenv(env) !== 0) return false;
+  const view = new DataView(env.buffer);
+  const mxcsr = view.getUint32(MXCSR_OFFSET, true);
+  view.setUint32(MXCSR_OFFSET, on ? mxcsr | FTZ_DAZ : mxcsr & ~FTZ_DAZ, true);
+  return fe.fesetenv(env) === 0 && flushingDenormals() === on;
+}
+
+/**
+ * What `ET_NATIVE_DENORMALS` asks for: `flush` (the default: FTZ/DAZ on, as on TensorFlow's CPU
+ * threads) or `keep` (IEEE subnormals, slower on x86 once a network's activations underflow).
+ * Any other value is an error naming the variable.
+ *
+ * @example
+ * ```ts
+ * import { denormalsFromEnv } from "@efficienttrain/backend-native";
+ * console.assert(denormalsFromEnv(undefined) === "flush" && denormalsFromEnv("keep") === "keep");
+ * ```
+ */
+export function denormalsFromEnv(value: string | undefined): "flush" | "keep" {
+  if (value === undefined || value === "" || value === "flush") return "flush";
+  if (value === "keep") return "keep";
+  throw new InvalidArgumentError({
+    argument: "ET_NATIVE_DENORMALS",
+    value,
+    reason: "must be flush (subnormal floats become 0, the default) or keep",
+  });
+}
