@@ -15,24 +15,30 @@ import { InvalidArgumentError } from "@efficienttrain/core";
 const MXCSR_OFFSET = 28; // glibc x86-64 fenv_t: 28 bytes of x87 environment, then MXCSR
 const FTZ_DAZ = 0x8040; // bit 15 flush-to-zero, bit 6 denormals-are-zero
 
-let libm:
-  | Deno.DynamicLibrary<{
-    fegetenv: { parameters: ["buffer"]; result: "i32" };
-    fesetenv: { parameters: ["buffer"]; result: "i32" };
-  }>
-  | undefined;
+const LIBM_SYMBOLS = {
+  fegetenv: { parameters: ["buffer"], result: "i32" },
+  fesetenv: { parameters: ["buffer"], result: "i32" },
+} as const;
+type Libm = Deno.DynamicLibrary<typeof LIBM_SYMBOLS>["symbols"];
+let libm: Deno.DynamicLibrary<typeof LIBM_SYMBOLS> | undefined;
 
-function environment(): NonNullable<typeof libm>["symbols"] | undefined {
+function environment(): Libm | undefined {
   if (Deno.build.arch !== "x86_64" || Deno.build.os !== "linux") return undefined;
   try {
-    libm ??= Deno.dlopen("libm.so.6", {
-      fegetenv: { parameters: ["buffer"], result: "i32" },
-      fesetenv: { parameters: ["buffer"], result: "i32" },
-    });
+    libm ??= Deno.dlopen("libm.so.6", LIBM_SYMBOLS);
     return libm.symbols;
   } catch {
     return undefined;
   }
+}
+
+/** The calling thread's floating-point environment, and a view of its MXCSR word. */
+function readEnvironment(): { fe: Libm; env: Uint8Array; view: DataView } | undefined {
+  const fe = environment();
+  if (!fe) return undefined;
+  const env = new Uint8Array(32);
+  if (fe.fegetenv(env) !== 0) return undefined;
+  return { fe, env, view: new DataView(env.buffer) };
 }
 
 /**
@@ -47,12 +53,9 @@ function environment(): NonNullable<typeof libm>["symbols"] | undefined {
  * ```
  */
 export function flushingDenormals(): boolean | undefined {
-  const fe = environment();
-  if (!fe) return undefined;
-  const env = new Uint8Array(32);
-  if (fe.fegetenv(env) !== 0) return undefined;
-  const mxcsr = new DataView(env.buffer).getUint32(MXCSR_OFFSET, true);
-  return (mxcsr & FTZ_DAZ) === FTZ_DAZ;
+  const current = readEnvironment();
+  if (!current) return undefined;
+  return (current.view.getUint32(MXCSR_OFFSET, true) & FTZ_DAZ) === FTZ_DAZ;
 }
 
 /**
@@ -74,11 +77,9 @@ export function flushingDenormals(): boolean | undefined {
  * ```
  */
 export function setFlushDenormals(on: boolean): boolean {
-  const fe = environment();
-  if (!fe) return false;
-  const env = new Uint8Array(32);
-  if (fe.fegetenv(env) !== 0) return false;
-  const view = new DataView(env.buffer);
+  const current = readEnvironment();
+  if (!current) return false;
+  const { fe, env, view } = current;
   const mxcsr = view.getUint32(MXCSR_OFFSET, true);
   view.setUint32(MXCSR_OFFSET, on ? mxcsr | FTZ_DAZ : mxcsr & ~FTZ_DAZ, true);
   return fe.fesetenv(env) === 0 && flushingDenormals() === on;

@@ -338,10 +338,15 @@ export function defaultThreadCount(): number {
   return Math.max(1, Math.min(cores, Math.round(cores - load + 0.25)));
 }
 
+/** The thread count OMP_NUM_THREADS gives, when it holds a positive integer. */
+function ompThreads(): number | undefined {
+  const n = Number(envGet("OMP_NUM_THREADS"));
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 /** Threads the native kernels run on (known once the libraries are loaded). */
 export function nativeThreads(): number {
-  const n = Number(envGet("OMP_NUM_THREADS"));
-  return Number.isInteger(n) && n > 0 ? n : Math.max(1, navigator.hardwareConcurrency ?? 1);
+  return ompThreads() ?? Math.max(1, navigator.hardwareConcurrency ?? 1);
 }
 
 /**
@@ -366,8 +371,7 @@ export function loadNativeLibs(): NativeLibs | string {
   // convolution. ET_NATIVE_GEMM=openblas selects OpenBLAS (libopenblas0-pthread) instead.
   try {
     // OpenBLAS follows the user's OMP_NUM_THREADS when only that one is set
-    const omp = Number(Deno.env.get("OMP_NUM_THREADS"));
-    const n = String(Number.isInteger(omp) && omp > 0 ? omp : defaultThreadCount());
+    const n = String(ompThreads() ?? defaultThreadCount());
     if (Deno.env.get("OMP_NUM_THREADS") === undefined) Deno.env.set("OMP_NUM_THREADS", n);
     if (Deno.env.get("OPENBLAS_NUM_THREADS") === undefined) {
       Deno.env.set("OPENBLAS_NUM_THREADS", n);
