@@ -3,11 +3,13 @@
  *
  *   list                                   the presets
  *   show <name|file.json> [--epochs E] [--image-size H] [--model M] [--multiple-of N]
- *        [--min-image-size S] [--baseline-epochs B] [--boundaries floor|exact] [--json]
+ *        [--min-image-size S] [--max-magnitude M] [--baseline-epochs B]
+ *        [--boundaries floor|exact] [--json]
  *                                          the resolved stages and relative compute (with a
  *                                          registered --model: its legal sizes and FLOPs)
  *   export <name|file.json> --format efficienttrain-pytorch|timm --epochs E [--image-size H]
- *        [--model M] [--min-image-size S] [--warmup-epochs W] [--out FILE] [--json]
+ *        [--model M] [--min-image-size S] [--max-magnitude M] [--warmup-epochs W]
+ *        [--out FILE] [--json]
  *                                          per-stage launcher arguments (a bash script)
  *   schema                                 the JSON Schema of curriculum files
  *
@@ -42,10 +44,11 @@ import {
 const USAGE = `usage:
   deno task curriculum list
   deno task curriculum show <name|file.json> [--epochs E] [--image-size H] [--model M]
-      [--multiple-of N] [--min-image-size S] [--baseline-epochs B] [--boundaries floor|exact]
-      [--json]
+      [--multiple-of N] [--min-image-size S] [--max-magnitude M] [--baseline-epochs B]
+      [--boundaries floor|exact] [--json]
   deno task curriculum export <name|file.json> --format efficienttrain-pytorch|timm --epochs E
-      [--image-size H] [--model M] [--min-image-size S] [--warmup-epochs W] [--out FILE] [--json]
+      [--image-size H] [--model M] [--min-image-size S] [--max-magnitude M] [--warmup-epochs W]
+      [--out FILE] [--json]
   deno task curriculum schema`;
 
 function num(
@@ -117,6 +120,7 @@ export async function runCurriculumCli(args: string[], io: CliIo = {}): Promise<
         model: { type: "string" },
         "multiple-of": { type: "string" },
         "min-image-size": { type: "string" },
+        "max-magnitude": { type: "string" },
         "baseline-epochs": { type: "string" },
         boundaries: { type: "string" },
         format: { type: "string" },
@@ -183,6 +187,7 @@ export async function runCurriculumCli(args: string[], io: CliIo = {}): Promise<
       baselineEpochs: num("baseline-epochs", values["baseline-epochs"]),
       ...model,
       minSize: minSide,
+      maxMagnitude: num("max-magnitude", values["max-magnitude"]),
     });
     if (command === "show") {
       const modelShares = model.flops === undefined

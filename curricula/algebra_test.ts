@@ -318,3 +318,32 @@ Deno.test("a fractional budget: inner boundaries floored, the end kept exact", (
   assert.deepEqual(ends(c, { epochs: 7.5, imageSize: 32 }), [2, 5, 7.5]);
   assert.equal(resolveCurriculum(c, { epochs: 7.5, imageSize: 32 }).totalEpochs, 7.5);
 });
+
+Deno.test("maxMagnitude scales every stage and ramp so the largest magnitude becomes it", () => {
+  const stages = equalEpochStages([{ size: 16, magnitude: 1 }, { size: 24, magnitude: 5 }, {
+    size: 32,
+    magnitude: 9,
+  }]);
+  const mags = (c: Curriculum, maxMagnitude?: number) =>
+    resolveCurriculum(c, { epochs: 9, imageSize: 32, maxMagnitude }).stages.map((s) => s.magnitude);
+  assert.deepEqual(mags(stages), [1, 5, 9]);
+  assert.deepEqual(mags(stages, 4.5), [0.5, 2.5, 4.5]);
+  assert.deepEqual(mags(stages, 0), [0, 0, 0]);
+  // a ramp's interpolated magnitudes scale too, and the schedule of sizes is untouched
+  const ramp = linearRamp({ from: 16, to: 32, step: 8, magnitude: { from: 3, to: 6 } });
+  const plain = resolveCurriculum(ramp, { epochs: 6, imageSize: 32 });
+  const scaled = resolveCurriculum(ramp, { epochs: 6, imageSize: 32, maxMagnitude: 2 });
+  assert.deepEqual(scaled.stages.map((s) => s.imageSize), plain.stages.map((s) => s.imageSize));
+  assert.deepEqual(
+    scaled.stages.map((s) => s.magnitude),
+    plain.stages.map((s) => (s.magnitude * 2) / Math.max(...plain.stages.map((t) => t.magnitude))),
+  );
+  // nothing to scale: a curriculum at magnitude 0 stays at 0
+  assert.deepEqual(mags(constant({ size: 32, magnitude: 0 }), 9), [0]);
+  for (const bad of [-1, Number.NaN, Infinity]) {
+    assert.throws(
+      () => resolveCurriculum(stages, { epochs: 9, imageSize: 32, maxMagnitude: bad }),
+      InvalidArgumentError,
+    );
+  }
+});

@@ -26,6 +26,12 @@ export interface ResolveOptions extends SizeRules {
   readonly baselineEpochs?: number;
   /** FLOPs of one image at a side (e.g. `model.flops`), for `relativeCompute`; default ∝ B². */
   readonly flops?: (size: number) => number;
+  /**
+   * Scale every RandAugment magnitude so that the curriculum's largest becomes this one (timm's
+   * `rand-mM` for the final stage; the presets end at 9). A short schedule on a small dataset
+   * may under-fit m = 9; scaling keeps each curriculum's weak-to-strong shape.
+   */
+  readonly maxMagnitude?: number;
 }
 
 /** One concrete stage: constant size, magnitude and knobs over a range of real epochs. */
@@ -176,6 +182,14 @@ function rampPieces(
   return pieces;
 }
 
+// Every magnitude × target / the largest. A curriculum without any RandAugment strength to
+// scale (all 0) is left as written rather than divided by zero.
+function scaleMagnitudes(pieces: Piece[], target: number): void {
+  const largest = Math.max(0, ...pieces.filter((p) => p.u1 - p.u0 > EPS).map((p) => p.magnitude));
+  if (!(largest > 0)) return;
+  for (const p of pieces) p.magnitude = (p.magnitude * target) / largest;
+}
+
 function samePiece(a: Piece, b: Piece): boolean {
   return a.size === b.size && a.magnitude === b.magnitude && a.cropMethod === b.cropMethod &&
     a.mixupScale === b.mixupScale && a.batchSize === b.batchSize && a.replay === b.replay;
@@ -231,6 +245,10 @@ export function resolveCurriculum(
   const familySizes = family === undefined ? undefined : curriculum.families![family];
   const px = (s: SizeSpec) => specToPixels(s, H, { refSize: curriculum.imageSize });
   const rules = { ...options, imageSize: H };
+  const maxMagnitude = options.maxMagnitude;
+  if (maxMagnitude !== undefined && !(maxMagnitude >= 0 && Number.isFinite(maxMagnitude))) {
+    throw bad("maxMagnitude", maxMagnitude, "must be a finite number ≥ 0");
+  }
 
   const pieces: Piece[] = [];
   let cum = 0;
@@ -255,6 +273,7 @@ export function resolveCurriculum(
     }
     start = end;
   });
+  if (maxMagnitude !== undefined) scaleMagnitudes(pieces, maxMagnitude);
 
   const stages: ResolvedStage[] = [];
   let epoch = 0;

@@ -10,6 +10,20 @@ function fmtEpoch(x: number): string {
 }
 
 /**
+ * A RandAugment magnitude as logs and tables print it: at most two decimals (a ramp or a
+ * `--max-magnitude` scaling makes fractions such as 5/9).
+ *
+ * @example
+ * ```ts
+ * import { formatMagnitude } from "@efficienttrain/curricula";
+ * console.assert(formatMagnitude(9) === "9" && formatMagnitude(5 / 9) === "0.56");
+ * ```
+ */
+export function formatMagnitude(magnitude: number): string {
+  return String(Math.round(magnitude * 100) / 100);
+}
+
+/**
  * Render the stages (epoch range, B, m, crop method, knobs) and the totals as an aligned
  * text table.
  *
@@ -32,7 +46,7 @@ export function curriculumTable(resolved: ResolvedCurriculum): string {
       String(s.index),
       `${fmtEpoch(s.startEpoch)}–${fmtEpoch(s.endEpoch)}`,
       String(s.imageSize),
-      String(Math.round(s.magnitude * 100) / 100),
+      formatMagnitude(s.magnitude),
       s.cropMethod,
       knobs,
     ];

@@ -221,6 +221,28 @@ Deno.test("curriculum CLI: --min-image-size keeps DeiT's ET++ at 128 px off a 3Ã
   assert.match(err, /--min-image-size.*96.*exceeds --image-size 64/);
 });
 
+Deno.test("curriculum CLI: --max-magnitude scales EfficientTrain's m schedule, sides untouched", async () => {
+  const show = async (extra: string[]): Promise<{ imageSize: number; magnitude: number }[]> => {
+    let text = "";
+    const code = await runCurriculumCli(
+      ["show", "efficienttrain", "--epochs", "300", "--json", ...extra],
+      { stdout: (t) => (text += t) },
+    );
+    assert.equal(code, 0);
+    return JSON.parse(text).stages;
+  };
+  const scaled = await show(["--max-magnitude", "4.5"]);
+  assert.deepEqual(scaled.map((s) => s.magnitude), [0.5, 1.5, 2.5, 3.5, 4.5]);
+  assert.deepEqual(scaled.map((s) => s.imageSize), (await show([])).map((s) => s.imageSize));
+  let err = "";
+  const code = await runCurriculumCli(
+    ["show", "efficienttrain", "--max-magnitude=-1"],
+    { stderr: (t) => (err += t) },
+  );
+  assert.equal(code, 2);
+  assert.match(err, /--max-magnitude.*-1/);
+});
+
 Deno.test("curriculum CLI: table, ET++ split for Swin, bad input exits 2 naming the value", async () => {
   let text = "";
   assert.equal(

@@ -53,6 +53,12 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     kind: "integer",
     help: "smallest side a curriculum stage may train at (0 = the model's minimum)",
   },
+  {
+    flag: "max-magnitude",
+    key: "maxMagnitude",
+    kind: "number",
+    help: "RandAugment m of the strongest stage; every stage scales with it (0 = the curriculum's)",
+  },
   { flag: "batch-size", key: "batchSize", kind: "integer", help: "micro-batch size" },
   {
     flag: "accumulate",

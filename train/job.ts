@@ -9,6 +9,7 @@ import { Effect } from "effect";
 import * as tf from "@tensorflow/tfjs-core";
 import { Backend, InvalidArgumentError, writeTextFileAtomic } from "@efficienttrain/core";
 import {
+  formatMagnitude,
   predictedSpeedup,
   predictWallTime,
   type ResolvedCurriculum,
@@ -189,6 +190,7 @@ export function trainJob(
       imageSize: H,
       accepts: (s) => model.acceptsInputSize(s),
       minSize: settings.minImageSize,
+      maxMagnitude: settings.maxMagnitude > 0 ? settings.maxMagnitude : undefined,
       modelFamily: settings.model,
       flops: (s) => model.flops(s),
       baselineEpochs: options.baselineEpochs,
@@ -399,7 +401,9 @@ export function summaryLines(summary: JobSummary): string[] {
 function describeStages(resolved: ResolvedCurriculum, maps: readonly StageMaps[]): string[] {
   return resolved.stages.map((s, i) =>
     `  stage ${s.index + 1}: epochs ${s.startEpoch.toFixed(2)}–${s.endEpoch.toFixed(2)} ` +
-    `B=${s.imageSize} m=${s.magnitude} crop=${s.cropMethod} maps ${maps[i].sides.join("/")}` +
+    `B=${s.imageSize} m=${formatMagnitude(s.magnitude)} crop=${s.cropMethod} maps ${
+      maps[i].sides.join("/")
+    }` +
     (maps[i].collapsed ? " (a 1×1 map)" : "")
   );
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { formatMagnitude } from "@efficienttrain/curricula";
 
 /** What the progress line shows. */
 export interface ProgressState {
@@ -107,7 +108,9 @@ export function formatDuration(seconds: number): string {
 }
 
 function describe(s: ProgressState): string {
-  return `epoch ${s.epoch}/${s.epochs} stage ${s.stage}/${s.stages} B=${s.imageSize} m=${s.magnitude} ` +
+  return `epoch ${s.epoch}/${s.epochs} stage ${s.stage}/${s.stages} B=${s.imageSize} m=${
+    formatMagnitude(s.magnitude)
+  } ` +
     `loss ${s.loss.toFixed(4)} ${s.imagesPerSecond.toFixed(0)} img/s ` +
     `${(s.fraction * 100).toFixed(1)}% ETA ${formatDuration(s.etaSeconds)}`;
 }

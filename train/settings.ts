@@ -19,6 +19,7 @@ const TrainSettingsSchema = Schema.Struct({
   imageSize: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   cropPct: Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1)),
   minImageSize: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  maxMagnitude: NonNegative,
   batchSize: PositiveInt,
   accumulate: PositiveInt,
   lr: Schema.Finite.check(Schema.isGreaterThan(0)),
@@ -76,6 +77,12 @@ export interface TrainSettings {
    * its early stages at a grid it can learn from, at the cost of some of the saving.
    */
   readonly minImageSize: number;
+  /**
+   * RandAugment magnitude of the curriculum's strongest stage (timm's `rand-mM`); every stage
+   * scales with it, so a curriculum keeps its shape. 0 keeps the curriculum's own (the presets
+   * end at 9, which a 20-epoch run on 9.5 k images may under-fit).
+   */
+  readonly maxMagnitude: number;
   readonly batchSize: number;
   /** Micro-batches per optimizer step (effective batch = batchSize × accumulate). */
   readonly accumulate: number;
@@ -145,6 +152,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   imageSize: 0,
   cropPct: 0.875,
   minImageSize: 0,
+  maxMagnitude: 0,
   batchSize: 128,
   accumulate: 1,
   lr: 4e-3,

@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { pathExists } from "@efficienttrain/core";
+import { formatMagnitude } from "@efficienttrain/curricula";
 import { AdamW } from "./optimizer.ts";
 import { ModelEma } from "./ema.ts";
 import { cosineLearningRate } from "./schedule.ts";
@@ -303,7 +304,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
         `stage ${s.index + 1}/${curriculum.stageCount} at epoch ${
           (tally.step / stepsPerEpoch).toFixed(2)
         }: ` +
-          `B=${s.imageSize} m=${s.magnitude} crop=${s.cropMethod}`,
+          `B=${s.imageSize} m=${formatMagnitude(s.magnitude)} crop=${s.cropMethod}`,
       );
       emit(
         record("stage", {

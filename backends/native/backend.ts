@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { registerFusedGradients } from "@efficienttrain/core";
 import "@tensorflow/tfjs-backend-cpu";
 import { NativeBackendCPU, poolCapFromEnv } from "./pool.ts";
-import { envGet, loadNativeLibs } from "./ffi.ts";
+import { envGet, gemmFromEnv, loadNativeLibs } from "./ffi.ts";
 import { denormalsFromEnv, setFlushDenormals } from "./denormals.ts";
 import { dnnlContext } from "./dnnl.ts";
 import { convKernels } from "./kernels_conv.ts";
@@ -35,11 +35,15 @@ let registered = false;
  */
 export function registerNative(priority = 0): void {
   if (registered) return;
+  // Every setting is read before anything loads, so a bad value stops the run with its name.
+  gemmFromEnv(envGet("ET_NATIVE_GEMM"));
+  const flush = denormalsFromEnv(envGet("ET_NATIVE_DENORMALS")) === "flush";
+  const maxPooledBytes = poolCapFromEnv(envGet("ET_NATIVE_POOL_MB"));
   const libs = loadNativeLibs();
   if (typeof libs === "string") throw new Error(libs);
   // Before oneDNN starts its OpenMP threads, which inherit this thread's setting. A DeiT-Tiny
   // trained 19 epochs stepped 1,330 ms at 96 px against 1,069 fresh; 1,046 with the flush.
-  if (denormalsFromEnv(envGet("ET_NATIVE_DENORMALS")) === "flush") setFlushDenormals(true);
+  if (flush) setFlushDenormals(true);
   const ctx = dnnlContext(libs.dnnl);
   const name = NATIVE_BACKEND_NAME;
   const overrides = [
@@ -59,7 +63,6 @@ export function registerNative(priority = 0): void {
   registerReduceGradients(name);
   registerReluGradient(name);
   const overridden = new Set(overrides.map((k) => k.kernelName));
-  const maxPooledBytes = poolCapFromEnv(envGet("ET_NATIVE_POOL_MB"));
   tf.registerBackend(name, () => new NativeBackendCPU({ maxPooledBytes }), priority);
   for (const k of tf.getKernelsForBackend("cpu")) {
     if (overridden.has(k.kernelName)) continue;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { InvalidArgumentError } from "@efficienttrain/core";
 
 /** The oneDNN 2.x C entry points we call. Pointers to structs are passed as buffers. */
 const DNNL_SYMBOLS = {
@@ -389,7 +390,7 @@ export function loadNativeLibs(): NativeLibs | string {
       `install it with: apt-get install ${PACKAGES}`;
   }
   let gemm = onednnGemm(dnnl);
-  if (envGet("ET_NATIVE_GEMM") === "openblas") {
+  if (gemmFromEnvOrDefault() === "openblas") {
     try {
       gemm = openblasGemm(Deno.dlopen(LIBRARIES.blas, BLAS_SYMBOLS).symbols);
     } catch (e) {
@@ -399,6 +400,37 @@ export function loadNativeLibs(): NativeLibs | string {
   }
   loaded = { dnnl, gemm };
   return loaded;
+}
+
+/**
+ * The GEMM library `ET_NATIVE_GEMM` names: `onednn` (the default, also when unset or empty) or
+ * `openblas`. Anything else is refused rather than read as the default, so a misspelt
+ * `openblass` cannot silently benchmark the wrong library.
+ *
+ * @example
+ * ```ts
+ * import { gemmFromEnv } from "@efficienttrain/backend-native";
+ * console.assert(gemmFromEnv(undefined) === "onednn" && gemmFromEnv("openblas") === "openblas");
+ * ```
+ */
+export function gemmFromEnv(value: string | undefined): "onednn" | "openblas" {
+  if (value === undefined || value === "" || value === "onednn") return "onednn";
+  if (value === "openblas") return "openblas";
+  throw new InvalidArgumentError({
+    argument: "ET_NATIVE_GEMM",
+    value,
+    reason: "must be onednn (the default) or openblas",
+  });
+}
+
+// The probe only loads libraries; a bad value is refused by registerNative, where it cannot
+// be mistaken for a missing library and swallowed by --backend auto.
+function gemmFromEnvOrDefault(): "onednn" | "openblas" {
+  try {
+    return gemmFromEnv(envGet("ET_NATIVE_GEMM"));
+  } catch {
+    return "onednn";
+  }
 }
 
 /** An environment variable, or undefined where the process may not read it. */
