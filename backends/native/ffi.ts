@@ -390,7 +390,9 @@ export function loadNativeLibs(): NativeLibs | string {
       `install it with: apt-get install ${PACKAGES}`;
   }
   let gemm = onednnGemm(dnnl);
-  if (gemmFromEnvOrDefault() === "openblas") {
+  // Anything but `openblas` loads oneDNN here; registerNative refuses a bad value by name (a
+  // failure here would read as a missing library, which --backend auto passes over).
+  if (envGet("ET_NATIVE_GEMM") === "openblas") {
     try {
       gemm = openblasGemm(Deno.dlopen(LIBRARIES.blas, BLAS_SYMBOLS).symbols);
     } catch (e) {
@@ -421,16 +423,6 @@ export function gemmFromEnv(value: string | undefined): "onednn" | "openblas" {
     value,
     reason: "must be onednn (the default) or openblas",
   });
-}
-
-// The probe only loads libraries; a bad value is refused by registerNative, where it cannot
-// be mistaken for a missing library and swallowed by --backend auto.
-function gemmFromEnvOrDefault(): "onednn" | "openblas" {
-  try {
-    return gemmFromEnv(envGet("ET_NATIVE_GEMM"));
-  } catch {
-    return "onednn";
-  }
 }
 
 /** An environment variable, or undefined where the process may not read it. */
