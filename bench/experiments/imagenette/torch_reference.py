@@ -230,6 +230,7 @@ def main():
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--magnitude", type=float, default=9.0)
+    p.add_argument("--rrc-scale", type=float, default=0.08, help="RandomResizedCrop's smallest area")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
@@ -249,7 +250,7 @@ def main():
 
     normalize = [transforms.ToTensor(), transforms.Normalize(mean, std)]
     train_tf = transforms.Compose([
-        transforms.RandomResizedCrop(args.size, scale=(0.08, 1.0),
+        transforms.RandomResizedCrop(args.size, scale=(args.rrc_scale, 1.0),
                                      interpolation=transforms.InterpolationMode.BILINEAR),
         transforms.RandomHorizontalFlip(),
         RandAugment(args.magnitude, tuple(round(m * 255) for m in mean)),
@@ -306,7 +307,7 @@ def main():
     write_json(os.path.join(args.out, "summary.json"), {
         "framework": f"pytorch {torch.__version__}", "widths": widths, "parameters": params,
         "epochs": args.epochs, "imageSize": args.size, "lr": args.lr,
-        "magnitude": args.magnitude, "seed": args.seed, "top1": top1, "bestTop1": best,
+        "magnitude": args.magnitude, "rrcScale": args.rrc_scale, "seed": args.seed, "top1": top1, "bestTop1": best,
         "trainSeconds": train_seconds, "threads": torch.get_num_threads()})
 
 
