@@ -40,6 +40,8 @@ export function affine(
   const interp = options.interpolation ?? "bilinear";
   const out = new Uint8Array(h * w * c);
   const fill = Array.from({ length: c }, (_, k) => options.fill[k] ?? options.fill[0] ?? 0);
+  const tapX = new Int32Array(4), tapY = new Int32Array(4);
+  const weightX = new Float64Array(4), weightY = new Float64Array(4);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const o = (y * w + x) * c;
@@ -67,17 +69,21 @@ export function affine(
           out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
         }
       } else {
+        // The 4×4 taps and their weights depend on the pixel, not the channel: computed once
+        // per pixel (the sums keep their order, so the result is bit for bit the same).
+        for (let t = 0; t < 4; t++) {
+          tapX[t] = Math.min(Math.max(x0 + t - 1, 0), w - 1) * c;
+          tapY[t] = Math.min(Math.max(y0 + t - 1, 0), h - 1) * w * c;
+          weightX[t] = cubicWeight(dx - t + 1);
+          weightY[t] = cubicWeight(dy - t + 1);
+        }
         for (let k = 0; k < c; k++) {
           let acc = 0;
-          for (let j = -1; j <= 2; j++) {
-            const yy = Math.min(Math.max(y0 + j, 0), h - 1);
-            const wy = cubicWeight(dy - j);
+          for (let j = 0; j < 4; j++) {
+            const r = tapY[j] + k;
             let row = 0;
-            for (let i = -1; i <= 2; i++) {
-              const xx = Math.min(Math.max(x0 + i, 0), w - 1);
-              row += cubicWeight(dx - i) * src[(yy * w + xx) * c + k];
-            }
-            acc += wy * row;
+            for (let i = 0; i < 4; i++) row += weightX[i] * src[r + tapX[i]];
+            acc += weightY[j] * row;
           }
           const v = Math.round(acc);
           out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
