@@ -56,6 +56,22 @@ def load_split(tar_path, split):
     return np.stack(images), labels, classes
 
 
+def channel_stats(images, chunk=512):
+    """Per-channel mean and std in [0, 1], summed in float64 a chunk at a time: numpy's std of
+    the whole uint8 array builds a float64 copy of it (11 GB for Imagenette's training split),
+    which is how two of these runs started together got one of them OOM-killed."""
+    total = np.zeros(3)
+    squares = np.zeros(3)
+    for i in range(0, len(images), chunk):
+        block = images[i:i + chunk].reshape(-1, 3).astype(np.float64)
+        total += block.sum(0)
+        squares += (block * block).sum(0)
+    n = images.shape[0] * images.shape[1] * images.shape[2]
+    mean = total / n
+    std = np.sqrt(squares / n - mean * mean)
+    return (mean / 255).tolist(), (std / 255).tolist()
+
+
 def _level(magnitude):
     return magnitude / 10.0
 
@@ -243,8 +259,7 @@ def main():
     t0 = time.time()
     train_x, train_y, classes = load_split(args.data, "train")
     val_x, val_y, _ = load_split(args.data, "val")
-    mean = (train_x.reshape(-1, 3).mean(0) / 255).tolist()
-    std = (train_x.reshape(-1, 3).std(0) / 255).tolist()
+    mean, std = channel_stats(train_x)
     print(f"decoded {len(train_y)} train / {len(val_y)} val in {time.time() - t0:.1f} s; "
           f"mean {mean} std {std}", flush=True)
 
