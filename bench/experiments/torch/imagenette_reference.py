@@ -17,7 +17,7 @@ normalised by the training set's channel statistics; evaluation resizes the shor
 floor(128 / 0.875) (bicubic) and centre-crops 128.
 
 Needs Debian's python3-torch, python3-torchvision and python3-pil (apt), nothing downloaded.
-One core: `OMP_NUM_THREADS=1 python3 torch_reference.py --data imagenette2-224.tar.gz --out DIR`.
+One core: `OMP_NUM_THREADS=1 /usr/bin/python3 imagenette_reference.py --data imagenette2-224.tar.gz --out DIR`.
 """
 
 import argparse
@@ -35,6 +35,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image, ImageEnhance, ImageOps
 from torchvision import transforms
+
+# The ImageNet-stem ResNet below reuses the CIFAR bench's BasicBlock (same block: 3x3-BN-ReLU,
+# 3x3-BN, projection shortcut when the shape changes, ReLU after the sum).
+from torch_reference import BasicBlock
 
 # ---------------------------------------------------------------- data
 
@@ -162,24 +166,6 @@ def seed_worker(worker_id):
 
 
 # ---------------------------------------------------------------- model
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, in_c, out_c, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_c, out_c, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(out_c)
-        self.conv2 = nn.Conv2d(out_c, out_c, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_c)
-        self.downsample = None
-        if stride != 1 or in_c != out_c:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(in_c, out_c, 1, stride, bias=False), nn.BatchNorm2d(out_c))
-
-    def forward(self, x):
-        shortcut = x if self.downsample is None else self.downsample(x)
-        y = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(y)) + shortcut)
 
 
 class ResNet(nn.Module):
