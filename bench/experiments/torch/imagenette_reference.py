@@ -282,6 +282,7 @@ def main():
           f"threads {torch.get_num_threads()}", flush=True)
 
     log_path = os.path.join(args.out, "log.jsonl")
+    open(log_path, "w").close()  # a rerun into the same folder starts a fresh log, not a mixed one
     step, train_seconds, best = 0, 0.0, 0.0
     for epoch in range(args.epochs):
         loss_sum, seen, epoch_start = 0.0, 0, time.time()
