@@ -1,6 +1,6 @@
 /**
- * Checkpoints: one safetensors file holding the model's parameters and buffers, the AdamW
- * moments, the EMA weights, and the loop's position as JSON metadata. Written atomically, so
+ * Checkpoints: one safetensors file holding the model's parameters and buffers, the optimizer's
+ * slots (AdamW's moments, SGD's momentum), the EMA weights, and the loop's position as JSON metadata. Written atomically, so
  * a `kill -9` at any moment leaves the previous checkpoint intact; the one it replaces is kept
  * beside it (`*.prev.safetensors`). Every tensor and the loop state carry a CRC-32 in the
  * metadata: a checkpoint whose bytes changed on disk is refused naming the file and tensor,

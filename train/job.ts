@@ -249,7 +249,9 @@ export function trainJob(
       `cost model: relative compute ${resolved.relativeCompute.toFixed(3)} ` +
         `(${(1 / resolved.relativeCompute).toFixed(2)}× fewer FLOPs), predicted speedup ` +
         `${speedup.toFixed(2)}× from the fastest of 5 interleaved whole training steps per ` +
-        `size (loader, pipeline, forward, backward, AdamW${settings.ema ? ", EMA" : ""}` +
+        `size (loader, pipeline, forward, backward, ${
+          settings.optimizer === "sgd" ? "SGD" : "AdamW"
+        }${settings.ema ? ", EMA" : ""}` +
         `${settings.accumulate > 1 ? `, ${settings.accumulate} micro-batches a step` : ""}) ` +
         `(${atMedian.toFixed(2)}× from the median ones)`,
     );

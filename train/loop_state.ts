@@ -10,7 +10,7 @@ import type * as tf from "@tensorflow/tfjs-core";
 import type { Model } from "@efficienttrain/core";
 import { type Checkpoint, saveCheckpoint } from "./checkpoint.ts";
 import { ModelEma } from "./ema.ts";
-import type { AdamW } from "./optimizer.ts";
+import type { Optimizer } from "./optimizer.ts";
 import { CheckpointError } from "./errors.ts";
 import type { EpochPoint } from "./trainer.ts";
 
@@ -98,7 +98,7 @@ export interface RunIdentity {
 /** The trained objects a checkpoint holds besides the loop state. */
 export interface TrainedObjects {
   readonly model: Model;
-  readonly optimizer: AdamW;
+  readonly optimizer: Optimizer;
   readonly ema: ModelEma | undefined;
 }
 

@@ -1,5 +1,5 @@
 /**
- * `@efficienttrain/train`: the training loop, its recipe (AdamW, cosine schedule, EMA,
+ * `@efficienttrain/train`: the training loop, its recipe (AdamW or SGD, cosine schedule, EMA,
  * soft-target loss), checkpoints, run directories, progress and plots.
  *
  * @module

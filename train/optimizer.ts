@@ -1,7 +1,8 @@
 /**
- * AdamW with PyTorch's semantics (decoupled weight decay, bias correction), per-parameter
- * weight-decay masks, and state keyed by parameter name so it can be checkpointed and
- * resampled when the model's input size changes.
+ * The optimizers, with PyTorch's semantics: AdamW (decoupled weight decay, bias correction) and
+ * SGD with momentum (L2 weight decay added to the gradient, optionally Nesterov). Both take
+ * per-parameter weight-decay masks and keep their state keyed by parameter name, so it can be
+ * checkpointed and resampled when the model's input size changes.
  *
  * @module
  */
@@ -18,10 +19,33 @@ export interface AdamWOptions {
   readonly noWeightDecay?: (name: string) => boolean;
 }
 
-/** Serialisable optimizer state (moments as tensors, keyed `m.<name>` / `v.<name>`). */
-export interface AdamWState {
+/**
+ * Serialisable optimizer state: the update count and the per-parameter slots as tensors, keyed
+ * `<slot>.<parameter name>` (AdamW: `m.`, `v.`; SGD: `momentum.`).
+ */
+export interface OptimizerState {
   readonly step: number;
   readonly tensors: Map<string, tf.Tensor>;
+}
+
+/** What the training loop needs of an optimizer. */
+export interface Optimizer {
+  /** Number of updates applied so far. */
+  readonly step: number;
+  /** Apply one update with learning rate `lr`. Gradients are not disposed. */
+  apply(
+    params: ReadonlyMap<string, tf.Variable>,
+    grads: ReadonlyMap<string, tf.Tensor>,
+    lr: number,
+  ): void;
+  /** Resample the slots the way the model resampled its parameters at an input-size change. */
+  resample(transforms: ReadonlyMap<string, ParamResample>): void;
+  /** Snapshot the state (copies; the caller disposes the tensors). */
+  state(): OptimizerState;
+  /** Restore a snapshot made by {@link Optimizer.state}. */
+  load(state: OptimizerState): void;
+  /** Release the slots. */
+  dispose(): void;
 }
 
 /**
@@ -72,6 +96,74 @@ export function adamWStep(
 }
 
 /**
+ * Per-parameter optimizer slots (moments, momentum buffers): created as zeros on first use,
+ * recreated when a parameter changes shape, resampled with the parameters, snapshotted under
+ * `<slot>.<name>` keys.
+ */
+class Slots {
+  readonly #stores: ReadonlyMap<string, Map<string, tf.Variable>>;
+  readonly #nonNegative: ReadonlySet<string>;
+
+  /** `nonNegative` slots are clamped at zero after resampling (interpolation can undershoot). */
+  constructor(slots: readonly string[], nonNegative: readonly string[] = []) {
+    this.#stores = new Map(slots.map((slot) => [slot, new Map()]));
+    this.#nonNegative = new Set(nonNegative);
+  }
+
+  get(slot: string, name: string, like: tf.Tensor): tf.Variable {
+    const store = this.#stores.get(slot)!;
+    let t = store.get(name);
+    if (!t || !sameShape(t.shape, like.shape)) {
+      t?.dispose();
+      t = tf.variable(tf.zerosLike(like), false);
+      store.set(name, t);
+    }
+    return t;
+  }
+
+  resample(transforms: ReadonlyMap<string, ParamResample>): void {
+    for (const [name, transform] of transforms) {
+      for (const [slot, store] of this.#stores) {
+        const old = store.get(name);
+        if (!old) continue;
+        const next = tf.tidy(() => {
+          const r = transform(old);
+          return this.#nonNegative.has(slot) ? tf.relu(r) : r;
+        });
+        old.dispose();
+        store.set(name, tf.variable(next, false));
+        next.dispose();
+      }
+    }
+  }
+
+  snapshot(): Map<string, tf.Tensor> {
+    const tensors = new Map<string, tf.Tensor>();
+    for (const [slot, store] of this.#stores) {
+      for (const [name, t] of store) tensors.set(`${slot}.${name}`, tf.clone(t));
+    }
+    return tensors;
+  }
+
+  /** Keys of other slots (another optimizer's state) are ignored. */
+  load(tensors: ReadonlyMap<string, tf.Tensor>): void {
+    this.dispose();
+    for (const [key, value] of tensors) {
+      const dot = key.indexOf(".");
+      const store = dot > 0 ? this.#stores.get(key.slice(0, dot)) : undefined;
+      store?.set(key.slice(dot + 1), tf.variable(value, false));
+    }
+  }
+
+  dispose(): void {
+    for (const store of this.#stores.values()) {
+      for (const t of store.values()) t.dispose();
+      store.clear();
+    }
+  }
+}
+
+/**
  * AdamW optimizer over named variables.
  *
  * @example
@@ -86,15 +178,14 @@ export function adamWStep(
  * console.assert(Math.abs(w.dataSync()[0] - 0.9) < 1e-5);
  * ```
  */
-export class AdamW {
+export class AdamW implements Optimizer {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
   readonly weightDecay: number;
   readonly #noWeightDecay: (name: string) => boolean;
   #step = 0;
-  readonly #m = new Map<string, tf.Variable>();
-  readonly #v = new Map<string, tf.Variable>();
+  readonly #slots = new Slots(["m", "v"], ["v"]);
 
   constructor(options: AdamWOptions = {}) {
     this.beta1 = options.beta1 ?? 0.9;
@@ -124,8 +215,8 @@ export class AdamW {
       for (const [name, param] of params) {
         const g = grads.get(name);
         if (!g) continue;
-        const m = this.#moment(this.#m, name, param);
-        const v = this.#moment(this.#v, name, param);
+        const m = this.#slots.get("m", name, param);
+        const v = this.#slots.get("v", name, param);
         const decay = this.#noWeightDecay(name) ? 0 : this.weightDecay;
         const [pNew, mNew, vNew] = adamWStep(param, g, m, v, {
           beta1: b1,
@@ -147,56 +238,147 @@ export class AdamW {
    * The second moment is clamped at zero because interpolation can undershoot.
    */
   resample(transforms: ReadonlyMap<string, ParamResample>): void {
-    for (const [name, transform] of transforms) {
-      for (const [store, clamp] of [[this.#m, false], [this.#v, true]] as const) {
-        const old = store.get(name);
-        if (!old) continue;
-        const next = tf.tidy(() => {
-          const r = transform(old);
-          return clamp ? tf.relu(r) : r;
-        });
-        old.dispose();
-        store.set(name, tf.variable(next, false));
-        next.dispose();
-      }
-    }
+    this.#slots.resample(transforms);
   }
 
   /** Snapshot the state (copies; the caller disposes the tensors). */
-  state(): AdamWState {
-    const tensors = new Map<string, tf.Tensor>();
-    for (const [name, m] of this.#m) tensors.set(`m.${name}`, tf.clone(m));
-    for (const [name, v] of this.#v) tensors.set(`v.${name}`, tf.clone(v));
-    return { step: this.#step, tensors };
+  state(): OptimizerState {
+    return { step: this.#step, tensors: this.#slots.snapshot() };
   }
 
   /** Restore a snapshot made by {@link AdamW.state}. */
-  load(state: AdamWState): void {
-    this.dispose();
+  load(state: OptimizerState): void {
     this.#step = state.step;
-    for (const [key, value] of state.tensors) {
-      const store = key.startsWith("m.") ? this.#m : key.startsWith("v.") ? this.#v : undefined;
-      if (store) store.set(key.slice(2), tf.variable(value, false));
-    }
+    this.#slots.load(state.tensors);
   }
 
   /** Release the moments. */
   dispose(): void {
-    for (const t of this.#m.values()) t.dispose();
-    for (const t of this.#v.values()) t.dispose();
-    this.#m.clear();
-    this.#v.clear();
+    this.#slots.dispose();
+  }
+}
+
+/** Options of {@link Sgd}. */
+export interface SgdOptions {
+  /** Momentum factor (PyTorch's `momentum`, no dampening); 0 is plain SGD. */
+  readonly momentum?: number;
+  /** Nesterov momentum (PyTorch's `nesterov=True`). */
+  readonly nesterov?: boolean;
+  /** L2 weight decay, added to the gradient before momentum (PyTorch's `weight_decay`). */
+  readonly weightDecay?: number;
+  /** Names that get no weight decay (norms, biases, position tables). */
+  readonly noWeightDecay?: (name: string) => boolean;
+}
+
+/**
+ * SGD with momentum over named variables, PyTorch's update: d = g + λ·p; b = μ·b + d;
+ * p −= lr·(d + μ·b) with Nesterov, p −= lr·b without.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { Sgd } from "@efficienttrain/train";
+ * await tf.setBackend("cpu");
+ * const w = tf.variable(tf.scalar(1));
+ * const opt = new Sgd({ momentum: 0.9, nesterov: true, weightDecay: 0 });
+ * opt.apply(new Map([["w", w]]), new Map([["w", tf.scalar(1)]]), 0.1);
+ * // the first step: b = 1, p −= 0.1·(1 + 0.9·1)
+ * console.assert(Math.abs(w.dataSync()[0] - 0.81) < 1e-6);
+ * ```
+ */
+export class Sgd implements Optimizer {
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  readonly #noWeightDecay: (name: string) => boolean;
+  #step = 0;
+  readonly #slots = new Slots(["momentum"]);
+
+  constructor(options: SgdOptions = {}) {
+    this.momentum = options.momentum ?? 0.9;
+    this.nesterov = options.nesterov ?? true;
+    this.weightDecay = options.weightDecay ?? 5e-4;
+    this.#noWeightDecay = options.noWeightDecay ?? (() => false);
   }
 
-  #moment(store: Map<string, tf.Variable>, name: string, like: tf.Tensor): tf.Variable {
-    let t = store.get(name);
-    if (!t || !sameShape(t.shape, like.shape)) {
-      t?.dispose();
-      t = tf.variable(tf.zerosLike(like), false);
-      store.set(name, t);
-    }
-    return t;
+  /** Number of updates applied so far. */
+  get step(): number {
+    return this.#step;
   }
+
+  /** Apply one update with learning rate `lr`. Gradients are not disposed. */
+  apply(
+    params: ReadonlyMap<string, tf.Variable>,
+    grads: ReadonlyMap<string, tf.Tensor>,
+    lr: number,
+  ): void {
+    this.#step++;
+    const mu = this.momentum;
+    tf.tidy(() => {
+      for (const [name, param] of params) {
+        const g = grads.get(name);
+        if (!g) continue;
+        const decay = this.#noWeightDecay(name) ? 0 : this.weightDecay;
+        const d = decay > 0 ? tf.add(g, tf.mul(param, decay)) : g;
+        let update = d;
+        if (mu > 0) {
+          const buffer = this.#slots.get("momentum", name, param);
+          const next = tf.add(tf.mul(buffer, mu), d);
+          buffer.assign(next);
+          update = this.nesterov ? tf.add(d, tf.mul(next, mu)) : next;
+        }
+        param.assign(tf.sub(param, tf.mul(update, lr)));
+      }
+    });
+  }
+
+  /** Resample the momentum buffers the way the model resampled its parameters. */
+  resample(transforms: ReadonlyMap<string, ParamResample>): void {
+    this.#slots.resample(transforms);
+  }
+
+  /** Snapshot the state (copies; the caller disposes the tensors). */
+  state(): OptimizerState {
+    return { step: this.#step, tensors: this.#slots.snapshot() };
+  }
+
+  /** Restore a snapshot made by {@link Sgd.state}. */
+  load(state: OptimizerState): void {
+    this.#step = state.step;
+    this.#slots.load(state.tensors);
+  }
+
+  /** Release the momentum buffers. */
+  dispose(): void {
+    this.#slots.dispose();
+  }
+}
+
+/** The optimizers `--opt` names. */
+export const OPTIMIZER_NAMES = ["adamw", "sgd"] as const;
+/** One of {@link OPTIMIZER_NAMES}. */
+export type OptimizerName = typeof OPTIMIZER_NAMES[number];
+
+/**
+ * The run's optimizer from its settings: AdamW, or Nesterov SGD at `momentum`.
+ *
+ * @example
+ * ```ts
+ * import { createOptimizer, Sgd } from "@efficienttrain/train";
+ * const opt = createOptimizer("sgd", { weightDecay: 5e-4, momentum: 0.9 });
+ * console.assert(opt instanceof Sgd);
+ * ```
+ */
+export function createOptimizer(
+  name: OptimizerName,
+  options: {
+    readonly weightDecay: number;
+    readonly momentum?: number;
+    readonly noWeightDecay?: (name: string) => boolean;
+  },
+): Optimizer {
+  return name === "sgd" ? new Sgd({ ...options, nesterov: true }) : new AdamW(options);
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -18,7 +18,7 @@ import type { StepTimeProfile } from "@efficienttrain/curricula";
 import { assertGradientsRegistered } from "./errors.ts";
 import { softTargetCrossEntropy } from "./loss.ts";
 import { ModelEma } from "./ema.ts";
-import { AdamW } from "./optimizer.ts";
+import { createOptimizer } from "./optimizer.ts";
 import type { BatchSource, HostBatch, StagePoint, TensorPipeline } from "./parts.ts";
 import type { TrainSettings } from "./settings.ts";
 import { Stepper } from "./step.ts";
@@ -105,14 +105,14 @@ export interface TrainingStepParts {
   readonly stages: readonly StagePoint[];
   readonly settings:
     & Pick<TrainSettings, "seed" | "clipGrad" | "lr" | "weightDecay">
-    & Partial<Pick<TrainSettings, "accumulate" | "ema" | "emaDecay">>;
+    & Partial<Pick<TrainSettings, "accumulate" | "ema" | "emaDecay" | "optimizer" | "momentum">>;
 }
 
 /**
  * Seconds per image of the run's whole training step at each stage's side: the next batch
  * from the run's loader (at the stage's magnitude, its workers running as they will in the
  * run), the tensor pipeline (normalisation, the stage's crop, targets), forward, backward, the
- * loss read, and per optimizer step the AdamW update on scratch moments and, when the run keeps
+ * loss read, and per optimizer step the optimizer update on scratch slots and, when the run keeps
  * one, the EMA update on scratch copies. One timed sample is a whole optimizer step: its
  * `accumulate` micro-batches and their one update, so accumulation's saving on the optimizer
  * is priced as the run pays it. Rounds interleave the sides as in {@link measureStepTimes};
@@ -156,8 +156,9 @@ export async function measureTrainingStepTimes(
     const lanes = new Map(ordered.map((side) => {
       const stage = bySide.get(side)!;
       if (model.inputSize !== side) model.setInputSize(side);
-      const optimizer = new AdamW({
+      const optimizer = createOptimizer(settings.optimizer ?? "adamw", {
         weightDecay: settings.weightDecay,
+        momentum: settings.momentum,
         noWeightDecay: (name) => model.noWeightDecay(name),
       });
       const everything = () => new Map([...model.params, ...model.buffers]);

@@ -2,13 +2,13 @@
  * One micro-step of training and the optimizer step it completes: the tensor pipeline, the
  * forward and backward pass, an asynchronous read of the loss (every step, or batched every few
  * steps so a GPU can run ahead of the host), gradient accumulation over
- * `settings.accumulate` micro-batches, optional clipping to a global norm and AdamW.
+ * `settings.accumulate` micro-batches, optional clipping to a global norm and the optimizer.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { type Model, Rng } from "@efficienttrain/core";
-import type { AdamW } from "./optimizer.ts";
+import type { Optimizer } from "./optimizer.ts";
 import { softTargetCrossEntropy } from "./loss.ts";
 import type { HostBatch, StagePoint, TensorPipeline } from "./parts.ts";
 import type { TrainSettings } from "./settings.ts";
@@ -18,7 +18,7 @@ import { OutOfMemoryError } from "./errors.ts";
 export interface StepperParts {
   readonly model: Model;
   readonly pipeline: TensorPipeline;
-  readonly optimizer: AdamW;
+  readonly optimizer: Optimizer;
   /** Called after every optimizer step (the trainer updates its EMA there). */
   readonly afterOptimizerStep?: () => void;
   readonly settings: Pick<TrainSettings, "seed" | "accumulate" | "clipGrad">;

@@ -10,7 +10,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { pathExists } from "@efficienttrain/core";
 import { formatMagnitude } from "@efficienttrain/curricula";
-import { AdamW } from "./optimizer.ts";
+import { createOptimizer } from "./optimizer.ts";
 import { ModelEma } from "./ema.ts";
 import { cosineLearningRate } from "./schedule.ts";
 import { type EvalResult, evaluate, evaluateAtFullSize } from "./evaluate.ts";
@@ -106,8 +106,9 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
   const totalMicroSteps = Math.max(1, Math.round(curriculum.totalEpochs * stepsPerEpoch));
   const ckptFile = checkpointPath(runDir);
 
-  const optimizer = new AdamW({
+  const optimizer = createOptimizer(settings.optimizer, {
     weightDecay: settings.weightDecay,
+    momentum: settings.momentum,
     noWeightDecay: (name) => model.noWeightDecay(name),
   });
   const everything = (): Map<string, tf.Variable> => new Map([...model.params, ...model.buffers]);

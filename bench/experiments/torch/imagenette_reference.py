@@ -231,6 +231,10 @@ def main():
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw",
+                   help="sgd: Nesterov momentum 0.9")
+    p.add_argument("--weight-decay", type=float, default=None,
+                   help="on conv/linear weights only (default 0.05 for adamw, 5e-4 for sgd)")
     p.add_argument("--magnitude", type=float, default=9.0)
     p.add_argument("--rrc-scale", type=float, default=0.08, help="RandomResizedCrop's smallest area")
     p.add_argument("--batch-size", type=int, default=64)
@@ -274,8 +278,15 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    weight_decay = args.weight_decay
+    if weight_decay is None:
+        weight_decay = 0.05 if args.optimizer == "adamw" else 5e-4
+    groups = [{"params": decay, "weight_decay": weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    if args.optimizer == "adamw":
+        opt = torch.optim.AdamW(groups, lr=args.lr)
+    else:
+        opt = torch.optim.SGD(groups, lr=args.lr, momentum=0.9, nesterov=True)
     steps_per_epoch = len(train_loader)
     total_steps = steps_per_epoch * args.epochs
     print(f"resnet widths {widths}: {params} parameters; {steps_per_epoch} steps/epoch, "
@@ -309,6 +320,7 @@ def main():
     write_json(os.path.join(args.out, "summary.json"), {
         "framework": f"pytorch {torch.__version__}", "widths": widths, "parameters": params,
         "epochs": args.epochs, "imageSize": args.size, "lr": args.lr,
+        "optimizer": args.optimizer, "weightDecay": weight_decay,
         "magnitude": args.magnitude, "rrcScale": args.rrc_scale, "seed": args.seed, "top1": top1, "bestTop1": best,
         "trainSeconds": train_seconds, "threads": torch.get_num_threads()})
 
