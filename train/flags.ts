@@ -80,7 +80,7 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     flag: "weight-decay",
     key: "weightDecay",
     kind: "number",
-    help: "AdamW: decoupled decay (default 0.05); SGD: L2 (default 5e-4)",
+    help: "AdamW: decoupled decay; SGD: L2 added to the gradient, 5e-4 when not given",
   },
   { flag: "label-smoothing", key: "labelSmoothing", kind: "number", help: "label smoothing" },
   { flag: "mixup", key: "mixup", kind: "number", help: "Mixup α (0 = off)" },
