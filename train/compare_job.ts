@@ -119,7 +119,8 @@ export function comparedRun(summary: JobSummary): ComparedRun {
 
 /**
  * Every finished run (a `summary.json`) directly under `outDir`, sorted by model, seed and
- * then baseline first.
+ * then baseline first. Each run's `runDir` is where it was found, not the one its summary
+ * recorded: a results folder moved or renamed after its runs still points at its own runs.
  *
  * @example
  * ```ts ignore
@@ -130,8 +131,9 @@ export async function collectRuns(outDir: string): Promise<ComparedRun[]> {
   const runs: ComparedRun[] = [];
   for await (const entry of Deno.readDir(outDir)) {
     if (!entry.isDirectory) continue;
-    const summary = await readSummary(`${outDir}/${entry.name}`);
-    if (summary) runs.push(comparedRun(summary));
+    const runDir = `${outDir}/${entry.name}`;
+    const summary = await readSummary(runDir);
+    if (summary) runs.push(comparedRun({ ...summary, runDir }));
   }
   const key = (r: ComparedRun) =>
     `${r.model}\u0000${String(r.seed).padStart(6, "0")}\u0000${

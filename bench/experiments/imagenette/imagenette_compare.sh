@@ -80,7 +80,8 @@ run() {
   set -- $(recipe "$family")
   local model=${MODEL:-$1}
   shift
-  [ -z "$LR" ] || set -- --lr "$LR"
+  # a later --lr wins over the recipe's (the flags parser keeps the last)
+  [ -z "$LR" ] || set -- "$@" --lr "$LR"
   # shellcheck disable=SC2086 # FLAGS is a list of flags, split on spaces
   set -- "$@" $FLAGS
   mkdir -p "$dir"

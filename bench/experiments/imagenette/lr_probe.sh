@@ -28,7 +28,7 @@ export OMP_NUM_THREADS=1
 # shellcheck source=recipe.sh
 source bench/experiments/imagenette/recipe.sh
 spec=$(recipe "$family") || exit 2
-read -r model _ record_lr <<<"$spec"
+read -r model _ record_lr family_flags <<<"$spec"
 mkdir -p "$OUT"
 
 # evaluations in a log so far; 0 before the log exists (a probe's log appears a moment after it starts)
@@ -43,9 +43,11 @@ probe() {
   local lr=$1 log="$OUT/$model-lr$1.log"
   if [ "$(last_eval "$log")" -ge "$STOP_AFTER" ]; then return 0; fi
   rm -rf "$OUT/$model-lr$lr" "$log"
-  deno run -A cli/train.ts --model "$model" --curriculum baseline --lr "$lr" --seed 0 \
+  # shellcheck disable=SC2086 # the family's own flags, split on spaces
+  deno run -A cli/train.ts --model "$model" --curriculum baseline --seed 0 \
     --data "$DATA" \
-    --image-size "$SIZE" --epochs "$EPOCHS" "${RECIPE_FLAGS[@]}" --eval-batch-size "$EVAL_BATCH" \
+    --image-size "$SIZE" --epochs "$EPOCHS" "${RECIPE_FLAGS[@]}" $family_flags --lr "$lr" \
+    --eval-batch-size "$EVAL_BATCH" \
     --out "$OUT/$model-lr$lr" >"$log" 2>&1 &
   local pid=$!
   while kill -0 "$pid" 2>/dev/null; do
