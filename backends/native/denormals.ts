@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { InvalidArgumentError } from "@efficienttrain/core";
+import { choiceFromEnv } from "./ffi.ts";
 
 const MXCSR_OFFSET = 28; // glibc x86-64 fenv_t: 28 bytes of x87 environment, then MXCSR
 const FTZ_DAZ = 0x8040; // bit 15 flush-to-zero, bit 6 denormals-are-zero
@@ -97,11 +97,7 @@ export function setFlushDenormals(on: boolean): boolean {
  * ```
  */
 export function denormalsFromEnv(value: string | undefined): "flush" | "keep" {
-  if (value === undefined || value === "" || value === "flush") return "flush";
-  if (value === "keep") return "keep";
-  throw new InvalidArgumentError({
-    argument: "ET_NATIVE_DENORMALS",
-    value,
+  return choiceFromEnv("ET_NATIVE_DENORMALS", value, ["flush", "keep"], {
     reason: "must be flush (subnormal floats become 0, the default) or keep",
   });
 }

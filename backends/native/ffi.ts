@@ -416,13 +416,33 @@ export function loadNativeLibs(): NativeLibs | string {
  * ```
  */
 export function gemmFromEnv(value: string | undefined): "onednn" | "openblas" {
-  if (value === undefined || value === "" || value === "onednn") return "onednn";
-  if (value === "openblas") return "openblas";
-  throw new InvalidArgumentError({
-    argument: "ET_NATIVE_GEMM",
-    value,
+  return choiceFromEnv("ET_NATIVE_GEMM", value, ["onednn", "openblas"], {
     reason: "must be onednn (the default) or openblas",
   });
+}
+
+/**
+ * A two-way switch read from environment variable `name`: unset, empty or the first choice
+ * gives the first (the default), the second gives the second, anything else is an
+ * `InvalidArgumentError` naming the variable, the value and `reason`.
+ *
+ * @example
+ * ```ts
+ * import { choiceFromEnv } from "@efficienttrain/backend-native";
+ * const mode = choiceFromEnv("MY_MODE", "", ["fast", "exact"], { reason: "fast or exact" });
+ * console.assert(mode === "fast");
+ * ```
+ */
+export function choiceFromEnv<Default extends string, Other extends string>(
+  name: string,
+  value: string | undefined,
+  choices: readonly [Default, Other],
+  options: { readonly reason: string },
+): Default | Other {
+  const [fallback, other] = choices;
+  if (value === undefined || value === "" || value === fallback) return fallback;
+  if (value === other) return other;
+  throw new InvalidArgumentError({ argument: name, value, reason: options.reason });
 }
 
 /** An environment variable, or undefined where the process may not read it. */

@@ -44,7 +44,7 @@ export { layerNormFused } from "./layer_norm.ts";
 export { geluFused } from "./gelu.ts";
 export { setNativeMinElements } from "./kernel_util.ts";
 export { denormalsFromEnv, flushingDenormals, setFlushDenormals } from "./denormals.ts";
-export { gemmFromEnv } from "./ffi.ts";
+export { choiceFromEnv, gemmFromEnv } from "./ffi.ts";
 
 /** Whether the native backend can run here, and if not, why and how to fix it. */
 export interface NativeProbe {
