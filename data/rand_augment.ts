@@ -215,7 +215,17 @@ export function applyRandAugmentOp(
   }
 }
 
-const GEOMETRIC = new Set<RandAugmentOp>([
+/**
+ * The ops that move pixels (affine warps): the ones whose resampling filter timm draws per image
+ * (bilinear or bicubic).
+ *
+ * @example
+ * ```ts
+ * import { GEOMETRIC_OPS } from "@efficienttrain/data";
+ * console.assert(GEOMETRIC_OPS.has("Rotate") && !GEOMETRIC_OPS.has("Equalize"));
+ * ```
+ */
+export const GEOMETRIC_OPS: ReadonlySet<RandAugmentOp> = new Set<RandAugmentOp>([
   "Rotate",
   "ShearX",
   "ShearY",
@@ -259,7 +269,7 @@ export function randAugment(
     m = Math.max(0, Math.min(m, max));
     const argument = randAugmentArgument(op, m, { rng, translatePct: config.translatePct });
     let interpolation: WarpInterpolation = "bilinear";
-    if (GEOMETRIC.has(op)) {
+    if (GEOMETRIC_OPS.has(op)) {
       const mode = config.interpolation ?? "random";
       interpolation = mode === "random" ? (rng.next() < 0.5 ? "bilinear" : "bicubic") : mode;
     }

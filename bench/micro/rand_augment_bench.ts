@@ -14,6 +14,7 @@ import {
   applyRandAugmentOp,
   augmentImage,
   defaultAugment,
+  GEOMETRIC_OPS,
   RAND_INCREASING_OPS,
   randAugmentArgument,
   resizeImage,
@@ -70,12 +71,11 @@ for (const interpolation of ["bilinear", "bicubic"] as const) {
   });
 }
 
-const GEOMETRIC = new Set(["Rotate", "ShearX", "ShearY", "TranslateXRel", "TranslateYRel"]);
 for (const op of RAND_INCREASING_OPS) {
   const argument = randAugmentArgument(op, 9, { negate: false });
-  const modes = GEOMETRIC.has(op) ? ["bilinear", "bicubic"] as const : ["bilinear"] as const;
+  const modes = GEOMETRIC_OPS.has(op) ? ["bilinear", "bicubic"] as const : ["bilinear"] as const;
   for (const interpolation of modes) {
-    const label = GEOMETRIC.has(op) ? `${op} ${interpolation}` : op;
+    const label = GEOMETRIC_OPS.has(op) ? `${op} ${interpolation}` : op;
     Deno.bench(`${label} at 128 px (${N} images)`, { group: "ops" }, () => {
       for (const c of crops) applyRandAugmentOp(op, c, OUT, { argument, fill, interpolation });
     });
