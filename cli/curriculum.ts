@@ -54,15 +54,20 @@ const USAGE = `usage:
 function num(
   flag: string,
   value: string | undefined,
-  options: { integer?: boolean } = {},
+  options: { integer?: boolean; zero?: boolean } = {},
 ): number | undefined {
   if (value === undefined) return undefined;
   const v = Number(value);
-  if (!Number.isFinite(v) || v <= 0 || (options.integer && !Number.isInteger(v))) {
+  const tooSmall = options.zero ? v < 0 : v <= 0;
+  if (!Number.isFinite(v) || tooSmall || (options.integer && !Number.isInteger(v))) {
     throw new InvalidArgumentError({
       argument: `--${flag}`,
       value: showValue(value),
-      reason: options.integer ? "must be a positive integer" : "must be a positive number",
+      reason: options.zero
+        ? "must be a number ≥ 0"
+        : options.integer
+        ? "must be a positive integer"
+        : "must be a positive number",
     });
   }
   return v;
@@ -187,7 +192,8 @@ export async function runCurriculumCli(args: string[], io: CliIo = {}): Promise<
       baselineEpochs: num("baseline-epochs", values["baseline-epochs"]),
       ...model,
       minSize: minSide,
-      maxMagnitude: num("max-magnitude", values["max-magnitude"]),
+      // 0 keeps the curriculum's own magnitudes, as `deno task train --max-magnitude 0` does
+      maxMagnitude: num("max-magnitude", values["max-magnitude"], { zero: true }) || undefined,
     });
     if (command === "show") {
       const modelShares = model.flops === undefined

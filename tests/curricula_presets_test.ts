@@ -233,7 +233,10 @@ Deno.test("curriculum CLI: --max-magnitude scales EfficientTrain's m schedule, s
   };
   const scaled = await show(["--max-magnitude", "4.5"]);
   assert.deepEqual(scaled.map((s) => s.magnitude), [0.5, 1.5, 2.5, 3.5, 4.5]);
-  assert.deepEqual(scaled.map((s) => s.imageSize), (await show([])).map((s) => s.imageSize));
+  const own = await show([]);
+  assert.deepEqual(scaled.map((s) => s.imageSize), own.map((s) => s.imageSize));
+  // 0 means the curriculum's own, as in `deno task train`
+  assert.deepEqual(await show(["--max-magnitude", "0"]), own);
   let err = "";
   const code = await runCurriculumCli(
     ["show", "efficienttrain", "--max-magnitude=-1"],
