@@ -96,11 +96,34 @@ export function adamWStep(
 }
 
 /**
- * Per-parameter optimizer slots (moments, momentum buffers): created as zeros on first use,
- * recreated when a parameter changes shape, resampled with the parameters, snapshotted under
- * `<slot>.<name>` keys.
+ * What AdamW and SGD share: the update count and the per-parameter slots (moments, momentum
+ * buffers), created as zeros on first use, recreated when a parameter changes shape, resampled
+ * with the parameters and snapshotted under `<slot>.<name>` keys. A subclass names its slots and
+ * writes `apply`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { SlotOptimizer } from "@efficienttrain/train";
+ * await tf.setBackend("cpu");
+ * class PlainSgd extends SlotOptimizer {
+ *   constructor() {
+ *     super([]);
+ *   }
+ *   apply(params: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>, lr: number): void {
+ *     this.countStep();
+ *     for (const [name, p] of params) p.assign(tf.tidy(() => tf.sub(p, tf.mul(grads.get(name)!, lr))));
+ *   }
+ * }
+ * const w = tf.variable(tf.scalar(1));
+ * const opt = new PlainSgd();
+ * opt.apply(new Map([["w", w]]), new Map([["w", tf.scalar(1)]]), 0.1);
+ * console.assert(opt.step === 1 && Math.abs(w.dataSync()[0] - 0.9) < 1e-6);
+ * ```
  */
-class Slots {
+export abstract class SlotOptimizer implements Optimizer {
+  #step = 0;
   readonly #stores: ReadonlyMap<string, Map<string, tf.Variable>>;
   readonly #nonNegative: ReadonlySet<string>;
 
@@ -110,17 +133,19 @@ class Slots {
     this.#nonNegative = new Set(nonNegative);
   }
 
-  get(slot: string, name: string, like: tf.Tensor): tf.Variable {
-    const store = this.#stores.get(slot)!;
-    let t = store.get(name);
-    if (!t || !sameShape(t.shape, like.shape)) {
-      t?.dispose();
-      t = tf.variable(tf.zerosLike(like), false);
-      store.set(name, t);
-    }
-    return t;
+  /** Number of updates applied so far. */
+  get step(): number {
+    return this.#step;
   }
 
+  /** Apply one update with learning rate `lr`. Gradients are not disposed. */
+  abstract apply(
+    params: ReadonlyMap<string, tf.Variable>,
+    grads: ReadonlyMap<string, tf.Tensor>,
+    lr: number,
+  ): void;
+
+  /** Resample the slots the way the model resampled its parameters at an input-size change. */
   resample(transforms: ReadonlyMap<string, ParamResample>): void {
     for (const [name, transform] of transforms) {
       for (const [slot, store] of this.#stores) {
@@ -137,29 +162,52 @@ class Slots {
     }
   }
 
-  snapshot(): Map<string, tf.Tensor> {
+  /** Snapshot the state (copies; the caller disposes the tensors). */
+  state(): OptimizerState {
     const tensors = new Map<string, tf.Tensor>();
     for (const [slot, store] of this.#stores) {
       for (const [name, t] of store) tensors.set(`${slot}.${name}`, tf.clone(t));
     }
-    return tensors;
+    return { step: this.#step, tensors };
   }
 
-  /** Keys of other slots (another optimizer's state) are ignored. */
-  load(tensors: ReadonlyMap<string, tf.Tensor>): void {
+  /**
+   * Restore a snapshot made by {@link SlotOptimizer.state}. Keys of other slots (another
+   * optimizer's state) are ignored.
+   */
+  load(state: OptimizerState): void {
     this.dispose();
-    for (const [key, value] of tensors) {
+    this.#step = state.step;
+    for (const [key, value] of state.tensors) {
       const dot = key.indexOf(".");
       const store = dot > 0 ? this.#stores.get(key.slice(0, dot)) : undefined;
       store?.set(key.slice(dot + 1), tf.variable(value, false));
     }
   }
 
+  /** Release the slots. */
   dispose(): void {
     for (const store of this.#stores.values()) {
       for (const t of store.values()) t.dispose();
       store.clear();
     }
+  }
+
+  /** Count one update; returns its number (1 for the first). */
+  protected countStep(): number {
+    return ++this.#step;
+  }
+
+  /** Parameter `name`'s `slot`, zeros like `param` when new or when its shape changed. */
+  protected slot(slot: string, name: string, param: tf.Tensor): tf.Variable {
+    const store = this.#stores.get(slot)!;
+    let t = store.get(name);
+    if (!t || !sameShape(t.shape, param.shape)) {
+      t?.dispose();
+      t = tf.variable(tf.zerosLike(param), false);
+      store.set(name, t);
+    }
+    return t;
   }
 }
 
@@ -178,26 +226,21 @@ class Slots {
  * console.assert(Math.abs(w.dataSync()[0] - 0.9) < 1e-5);
  * ```
  */
-export class AdamW implements Optimizer {
+export class AdamW extends SlotOptimizer {
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
   readonly weightDecay: number;
   readonly #noWeightDecay: (name: string) => boolean;
-  #step = 0;
-  readonly #slots = new Slots(["m", "v"], ["v"]);
 
+  /** Slots `m` and `v`; `v` is clamped at zero after resampling (interpolation can undershoot). */
   constructor(options: AdamWOptions = {}) {
+    super(["m", "v"], ["v"]);
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
     this.weightDecay = options.weightDecay ?? 0.05;
     this.#noWeightDecay = options.noWeightDecay ?? (() => false);
-  }
-
-  /** Number of updates applied so far. */
-  get step(): number {
-    return this.#step;
   }
 
   /** Apply one update with learning rate `lr`. Gradients are not disposed. */
@@ -206,8 +249,7 @@ export class AdamW implements Optimizer {
     grads: ReadonlyMap<string, tf.Tensor>,
     lr: number,
   ): void {
-    this.#step++;
-    const t = this.#step;
+    const t = this.countStep();
     const b1 = this.beta1, b2 = this.beta2;
     const stepSize = lr / (1 - Math.pow(b1, t));
     const vCorrection = 1 / (1 - Math.pow(b2, t));
@@ -215,8 +257,8 @@ export class AdamW implements Optimizer {
       for (const [name, param] of params) {
         const g = grads.get(name);
         if (!g) continue;
-        const m = this.#slots.get("m", name, param);
-        const v = this.#slots.get("v", name, param);
+        const m = this.slot("m", name, param);
+        const v = this.slot("v", name, param);
         const decay = this.#noWeightDecay(name) ? 0 : this.weightDecay;
         const [pNew, mNew, vNew] = adamWStep(param, g, m, v, {
           beta1: b1,
@@ -231,30 +273,6 @@ export class AdamW implements Optimizer {
         param.assign(pNew);
       }
     });
-  }
-
-  /**
-   * Resample moments the way the model resampled its parameters at an input-size change.
-   * The second moment is clamped at zero because interpolation can undershoot.
-   */
-  resample(transforms: ReadonlyMap<string, ParamResample>): void {
-    this.#slots.resample(transforms);
-  }
-
-  /** Snapshot the state (copies; the caller disposes the tensors). */
-  state(): OptimizerState {
-    return { step: this.#step, tensors: this.#slots.snapshot() };
-  }
-
-  /** Restore a snapshot made by {@link AdamW.state}. */
-  load(state: OptimizerState): void {
-    this.#step = state.step;
-    this.#slots.load(state.tensors);
-  }
-
-  /** Release the moments. */
-  dispose(): void {
-    this.#slots.dispose();
   }
 }
 
@@ -287,24 +305,19 @@ export interface SgdOptions {
  * console.assert(Math.abs(w.dataSync()[0] - 0.81) < 1e-6);
  * ```
  */
-export class Sgd implements Optimizer {
+export class Sgd extends SlotOptimizer {
   readonly momentum: number;
   readonly nesterov: boolean;
   readonly weightDecay: number;
   readonly #noWeightDecay: (name: string) => boolean;
-  #step = 0;
-  readonly #slots = new Slots(["momentum"]);
 
+  /** One slot, `momentum` (the buffer b). */
   constructor(options: SgdOptions = {}) {
+    super(["momentum"]);
     this.momentum = options.momentum ?? 0.9;
     this.nesterov = options.nesterov ?? true;
     this.weightDecay = options.weightDecay ?? 5e-4;
     this.#noWeightDecay = options.noWeightDecay ?? (() => false);
-  }
-
-  /** Number of updates applied so far. */
-  get step(): number {
-    return this.#step;
   }
 
   /** Apply one update with learning rate `lr`. Gradients are not disposed. */
@@ -313,7 +326,7 @@ export class Sgd implements Optimizer {
     grads: ReadonlyMap<string, tf.Tensor>,
     lr: number,
   ): void {
-    this.#step++;
+    this.countStep();
     const mu = this.momentum;
     tf.tidy(() => {
       for (const [name, param] of params) {
@@ -323,7 +336,7 @@ export class Sgd implements Optimizer {
         const d = decay > 0 ? tf.add(g, tf.mul(param, decay)) : g;
         let update = d;
         if (mu > 0) {
-          const buffer = this.#slots.get("momentum", name, param);
+          const buffer = this.slot("momentum", name, param);
           const next = tf.add(tf.mul(buffer, mu), d);
           buffer.assign(next);
           update = this.nesterov ? tf.add(d, tf.mul(next, mu)) : next;
@@ -331,27 +344,6 @@ export class Sgd implements Optimizer {
         param.assign(tf.sub(param, tf.mul(update, lr)));
       }
     });
-  }
-
-  /** Resample the momentum buffers the way the model resampled its parameters. */
-  resample(transforms: ReadonlyMap<string, ParamResample>): void {
-    this.#slots.resample(transforms);
-  }
-
-  /** Snapshot the state (copies; the caller disposes the tensors). */
-  state(): OptimizerState {
-    return { step: this.#step, tensors: this.#slots.snapshot() };
-  }
-
-  /** Restore a snapshot made by {@link Sgd.state}. */
-  load(state: OptimizerState): void {
-    this.#step = state.step;
-    this.#slots.load(state.tensors);
-  }
-
-  /** Release the momentum buffers. */
-  dispose(): void {
-    this.#slots.dispose();
   }
 }
 
