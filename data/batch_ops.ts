@@ -13,7 +13,7 @@ import { InvalidArgumentError, type Rng } from "@efficienttrain/core";
 /** A host batch shape (the loader's output). */
 export type BatchLike = Omit<HostBatch, "labels">;
 
-function hostToFloat(batch: BatchLike): tf.Tensor4D {
+function checkedLength(batch: BatchLike): number {
   const { n, height, width, channels } = batch;
   const need = n * height * width * channels;
   if (batch.images.length < need) {
@@ -23,6 +23,12 @@ function hostToFloat(batch: BatchLike): tf.Tensor4D {
       reason: `shape ${n}×${height}×${width}×${channels} needs ${need}`,
     });
   }
+  return need;
+}
+
+function hostToFloat(batch: BatchLike): tf.Tensor4D {
+  const { n, height, width, channels } = batch;
+  const need = checkedLength(batch);
   return tf.tensor4d(Float32Array.from(batch.images.subarray(0, need)), [
     n,
     height,
@@ -49,22 +55,46 @@ export function normalizeBatch(
   batch: BatchLike | tf.Tensor4D,
   options: { mean: readonly number[]; std: readonly number[] },
 ): tf.Tensor4D {
-  return tf.tidy(() => {
-    const x = batch instanceof tf.Tensor
-      ? tf.cast(batch, "float32") as tf.Tensor4D
-      : hostToFloat(batch);
-    const c = x.shape[3];
-    if (options.mean.length !== c || options.std.length !== c) {
-      throw new InvalidArgumentError({
-        argument: "mean/std",
-        value: `${options.mean.length}/${options.std.length} values`,
-        reason: `batch has ${c} channels`,
-      });
+  const c = batch instanceof tf.Tensor ? batch.shape[3] : batch.channels;
+  if (options.mean.length !== c || options.std.length !== c) {
+    throw new InvalidArgumentError({
+      argument: "mean/std",
+      value: `${options.mean.length}/${options.std.length} values`,
+      reason: `batch has ${c} channels`,
+    });
+  }
+  const scale = Float32Array.from(options.std, (s) => 1 / (255 * s));
+  const bias = Float32Array.from(options.mean, (m, i) => -m / options.std[i]);
+  if (!(batch instanceof tf.Tensor)) return normalizeHost(batch, scale, bias);
+  return tf.tidy(() =>
+    tf.add(tf.mul(tf.cast(batch, "float32"), tf.tensor1d(scale)), tf.tensor1d(bias)) as tf.Tensor4D
+  );
+}
+
+/**
+ * The host batch's normalisation in one pass, bit for bit the float32 `x·scale + bias` of the
+ * tensor path: a double carries more than 2·24 + 2 bits, so a float32 product or sum done in
+ * double and rounded once (`Math.fround`, the store) is float32's correctly rounded result.
+ * It replaces three tensor passes (cast, multiply, add) and their allocations.
+ */
+function normalizeHost(batch: BatchLike, scale: Float32Array, bias: Float32Array): tf.Tensor4D {
+  const { n, height, width, channels } = batch;
+  const need = checkedLength(batch);
+  const src = batch.images, out = new Float32Array(need);
+  if (channels === 3) {
+    const s0 = scale[0], s1 = scale[1], s2 = scale[2], b0 = bias[0], b1 = bias[1], b2 = bias[2];
+    for (let i = 0; i < need; i += 3) {
+      out[i] = Math.fround(src[i] * s0) + b0;
+      out[i + 1] = Math.fround(src[i + 1] * s1) + b1;
+      out[i + 2] = Math.fround(src[i + 2] * s2) + b2;
     }
-    const scale = tf.tensor1d(options.std.map((s) => 1 / (255 * s)));
-    const bias = tf.tensor1d(options.mean.map((m, i) => -m / options.std[i]));
-    return tf.add(tf.mul(x, scale), bias) as tf.Tensor4D;
-  });
+  } else {
+    for (let i = 0; i < need; i++) {
+      const k = i % channels;
+      out[i] = Math.fround(src[i] * scale[k]) + bias[k];
+    }
+  }
+  return tf.tensor4d(out, [n, height, width, channels]);
 }
 
 /** timm RandomErasing settings (defaults: p 0.25, area 0.02–1/3, aspect 0.3–1/0.3). */

@@ -109,6 +109,25 @@ Deno.test("normalizeBatch and softTargets", () => {
   tf.dispose(x);
 });
 
+Deno.test("normalizeBatch: the host pass equals the tensor path bit for bit", () => {
+  const rng = new Rng(11);
+  for (const channels of [1, 3, 4]) {
+    const n = 3, height = 5, width = 7;
+    const images = new Uint8Array(n * height * width * channels);
+    for (let i = 0; i < images.length; i++) images[i] = i < 256 ? i : Math.floor(rng.next() * 256);
+    const stats = {
+      mean: Array.from({ length: channels }, () => rng.next()),
+      std: Array.from({ length: channels }, () => 0.05 + rng.next()),
+    };
+    const host = normalizeBatch({ images, n, height, width, channels }, stats);
+    const tensor = tf.tensor4d(images, [n, height, width, channels], "int32");
+    const viaOps = normalizeBatch(tensor, stats);
+    assert.deepEqual(host.shape, [n, height, width, channels]);
+    assert.deepEqual(host.dataSync(), viaOps.dataSync(), `${channels} channels`);
+    tf.dispose([host, tensor, viaOps]);
+  }
+});
+
 Deno.test("mixup/cutmix: rows sum to 1, λ matches the pasted area, seeded", () => {
   const n = 6, h = 10, w = 10;
   const data = new Float32Array(n * h * w).map((_, i) => Math.floor(i / (h * w))); // image i is all i

@@ -51,8 +51,8 @@ export interface Optimizer {
 /**
  * One AdamW update of one parameter: the new parameter and both moments. A backend that
  * registers the fused kernel ({@link FUSED_KERNELS}`.adamW`: native and webgpu do) runs it in
- * one kernel; elsewhere the formula runs as fifteen element-wise ops. The native kernel is
- * bit-identical to the formula; the webgpu one agrees to float32 rounding.
+ * one kernel; elsewhere the formula runs as fifteen element-wise ops. Both kernels agree with
+ * the formula to float32 rounding (native computes in float64 and rounds each output once).
  *
  * @example
  * ```ts

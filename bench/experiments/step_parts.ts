@@ -2,11 +2,12 @@
  * What one training step of an Imagenette run costs, part by part, on one thread: the
  * loader's augmentation of a batch (RandomResizedCrop from the 224-px source to the run's side,
  * flip, RandAugment at m), the tensor pipeline (normalisation and the stage's crop to B), forward
- * and backward, and AdamW. The parts other than forward and backward are paid at every side;
+ * and backward, and the optimizer (`--opt adamw|sgd`). The parts other than forward and backward are paid at every side;
  * `step_gap.ts` measures how much a run paid beyond its forward-and-backward profile, this
  * says where it goes.
  *
  *   taskset -c 1 deno run -A bench/experiments/step_parts.ts --model resnet18_half --sides 92,110,128
+ *   (ResNet's recipe of record: add --opt sgd --magnitude 2 --rrc-scale 0.35)
  *
  * Synthetic images (the costs do not depend on the pixels); the fastest of `--rounds` repeats
  * per part, after a warm-up. Native backend unless `--backend` says otherwise.
@@ -20,9 +21,11 @@ import { initBackend } from "@efficienttrain/backend-tfjs";
 import { augmentImage, defaultAugment } from "@efficienttrain/data";
 import { createModel } from "@efficienttrain/models";
 import {
-  AdamW,
+  createOptimizer,
   DEFAULT_TRAIN_SETTINGS,
   measureStepTimes,
+  OPTIMIZER_NAMES,
+  type OptimizerName,
   softTargetCrossEntropy,
   type StagePoint,
   tensorPipeline,
@@ -38,8 +41,20 @@ const { values } = parseArgs({
     magnitude: { type: "string", default: "9" },
     rounds: { type: "string", default: "5" },
     backend: { type: "string", default: "native" },
+    opt: { type: "string", default: "adamw" },
+    "rrc-scale": { type: "string", default: "0.08" },
   },
 });
+if (!(OPTIMIZER_NAMES as readonly string[]).includes(values.opt)) {
+  throw new Error(
+    `step_parts: --opt must be one of ${OPTIMIZER_NAMES.join(", ")}, got ${values.opt}`,
+  );
+}
+const optimizerName = values.opt as OptimizerName;
+const rrcScale = Number(values["rrc-scale"]);
+if (!(rrcScale > 0 && rrcScale <= 1)) {
+  throw new Error(`step_parts: --rrc-scale must be in (0, 1], got ${values["rrc-scale"]}`);
+}
 const sides = values.sides.split(",").map(Number);
 const full = Math.max(...sides);
 const source = Number(values.source), batch = Number(values.batch);
@@ -74,7 +89,11 @@ const sourceImages = Array.from({ length: batch }, () => {
   for (let i = 0; i < img.length; i++) img[i] = rng.int(0, 255);
   return img;
 });
-const augment = defaultAugment(shape, { magnitude: Number(values.magnitude), size: full });
+const augment = defaultAugment(shape, {
+  magnitude: Number(values.magnitude),
+  size: full,
+  minScale: rrcScale,
+});
 let augmented: Uint8Array[] = [];
 const augmentMs = await fastest(() => {
   augmented = sourceImages.map((img) => augmentImage(img, shape, augment, rng));
@@ -93,7 +112,10 @@ const hostBatch = {
 const settings = { ...DEFAULT_TRAIN_SETTINGS, labelSmoothing: 0.1 };
 const pipeline = tensorPipeline(settings, { mean: [0.46, 0.46, 0.43], std: [0.28, 0.28, 0.3] }, 10);
 const model = createModel(values.model, { numClasses: 10, inChans: 3, imgSize: full, seed: 0 });
-const optimizer = new AdamW({ weightDecay: 0.05, noWeightDecay: (n) => model.noWeightDecay(n) });
+const optimizer = createOptimizer(optimizerName, {
+  weightDecay: optimizerName === "sgd" ? 5e-4 : 0.05,
+  noWeightDecay: (n) => model.noWeightDecay(n),
+});
 
 // forward and backward exactly as the cost model's old profile timed them
 const forwardBackward = await measureStepTimes(model, sides, {
@@ -105,10 +127,11 @@ const forwardBackward = await measureStepTimes(model, sides, {
 
 console.log(
   `${values.model}, batch ${batch}, ${source} px source, backend ${info.name}; ms per batch, ` +
-    `fastest of ${rounds}`,
+    `fastest of ${rounds}, optimizer ${optimizerName}, RandAugment m ${values.magnitude}, ` +
+    `RandomResizedCrop scale ${rrcScale}–1`,
 );
 console.log(
-  "| side | augment (loader) | pipeline (normalise, crop) | forward + backward | AdamW | all but forward + backward |",
+  "| side | augment (loader) | pipeline (normalise, crop) | forward + backward | optimizer | all but forward + backward |",
 );
 console.log("|---|---|---|---|---|---|");
 for (const side of sides) {
@@ -126,7 +149,7 @@ for (const side of sides) {
     await images.data();
     tf.dispose([images, targets]);
   });
-  // one real gradient for AdamW to apply
+  // one real gradient for the optimizer to apply
   const grads = tf.tidy(() => {
     const { images: x, targets: y } = pipeline.train(hostBatch, { rng, stage });
     return tf.variableGrads(
@@ -136,16 +159,16 @@ for (const side of sides) {
   });
   const byName = new Map([...model.params].map(([k, v]) => [v.name, k]));
   const named = new Map(Object.entries(grads).map(([v, g]) => [byName.get(v)!, g]));
-  const adamMs = await fastest(async () => {
+  const optimizerMs = await fastest(async () => {
     tf.tidy(() => optimizer.apply(model.params, named, 1e-6));
     await params[0].data();
   });
   tf.dispose(Object.values(grads));
   const stepMs = forwardBackward.min[side] * batch * 1000;
-  const fixed = augmentMs + pipelineMs + adamMs;
+  const fixed = augmentMs + pipelineMs + optimizerMs;
   console.log(
     `| ${side} | ${augmentMs.toFixed(0)} | ${pipelineMs.toFixed(0)} | ${stepMs.toFixed(0)} | ` +
-      `${adamMs.toFixed(0)} | ${fixed.toFixed(0)} (${
+      `${optimizerMs.toFixed(0)} | ${fixed.toFixed(0)} (${
         (100 * fixed / (fixed + stepMs)).toFixed(0)
       } %) |`,
   );
