@@ -10,7 +10,10 @@
 #   core 2: efficienttrain, then efficienttrain-resize
 # so every run has exactly one training run beside it, and the two queues end close together
 # (the baseline is the longest run and EfficientTrain++ the shortest; the ResNet and ConvNeXt
-# runs of record used the older order, resize after the baseline). Nothing else may run on the machine
+# runs of record used the older order, resize after the baseline).
+# When one queue ends first, a ballast (the family's forward and backward at the final side)
+# takes its core until the other ends (the runs of record before it had none, and some ran their
+# last epochs alone). Nothing else may run on the machine
 # meanwhile (no tests, no builds).
 #
 # Resumable: a finished run (its summary.json) is never redone; an unfinished one whose
@@ -31,6 +34,8 @@
 #     like FLAGS it needs a TAG.
 #   QUEUE1, QUEUE2: the curricula of the two queues, to run part of a family (one queue may be
 #     empty when its core already has a partner run; the pairing is then the caller's job).
+#   BALLAST: empty to leave a queue's core idle once its runs are done (default: the family's
+#     forward and backward run there until the other queue is done, so no run is timed alone).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 DATA=${DATA:-imagenette:../shared/data/imagenette2-224.tar.gz}
@@ -90,21 +95,68 @@ run() {
     --epochs-by-curriculum "efficienttrain++=$ETPP" \
     "${RECIPE_FLAGS[@]}" --max-hours "$MAX_HOURS" --eval-batch-size "$EVAL_BATCH" \
     --compare-out "$dir" "$@" \
-    >>"$dir/$model-$curriculum-s$seed.log" 2>&1
+    >>"$dir/$model-$curriculum-s$seed.log" 2>&1 || {
+    local rc=$?
+    echo "$(date -u +%FT%TZ) FAILED $family $curriculum seed $seed (exit $rc; see its log)"
+    return $rc
+  }
   echo "$(date -u +%FT%TZ) finished $family $curriculum seed $seed"
+}
+
+# ballast <family> <done file>: keep this core busy with the family's forward and backward at the
+# final side until the other queue writes its done file, so a run whose partner queue ended first
+# is not timed alone (it was: a baseline's last four epochs, a resize control's last two). Lighter
+# than a training run (no loader worker); its log says when it ran.
+ballast() {
+  local family=$1 other=$2 dir model
+  dir=$(results "$family")
+  # shellcheck disable=SC2046
+  set -- $(recipe "$family")
+  model=${MODEL:-$1}
+  [ -e "$other" ] && return 0
+  echo "$(date -u +%FT%TZ) ballast $model at $SIZE px until $(basename "$other")" >>"$dir/ballast.log"
+  deno run -A bench/experiments/checkpoint_step.ts --model "$model" --side "$SIZE" \
+    --steps 1000000 >>"$dir/ballast.log" 2>&1 &
+  local pid=$!
+  while [ ! -e "$other" ] && kill -0 "$pid" 2>/dev/null; do sleep 2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+  else
+    echo "$(date -u +%FT%TZ) ballast ended by itself (see above)" >>"$dir/ballast.log"
+  fi
+  wait "$pid" 2>/dev/null || true
+  echo "$(date -u +%FT%TZ) ballast stopped" >>"$dir/ballast.log"
+}
+
+# queue <family> <seed> <curricula> <own done file> <partner's done file>: the curricula one after
+# another, then the done file, then ballast while the partner queue still runs (only when both
+# queues have runs: with one empty, the pairing is the caller's). A failed run ends the queue.
+queue() {
+  local family=$1 seed=$2 curricula=$3 own=$4 partner=$5 status=0 c
+  for c in $curricula; do run "$family" "$seed" "$c" || { status=1; break; }; done
+  touch "$own"
+  [ -z "$BALLAST" ] || ballast "$family" "$partner"
+  return $status
 }
 
 # pair <family> <seed> <queue 1 curricula> <queue 2 curricula>
 pair() {
-  local family=$1 seed=$2
-  (for c in $3; do run "$family" "$seed" "$c"; done) &
+  local family=$1 seed=$2 dir
+  dir=$(results "$family")
+  mkdir -p "$dir"
+  local done1="$dir/.queue1.done" done2="$dir/.queue2.done"
+  rm -f "$done1" "$done2"
+  local BALLAST=${BALLAST-1}
+  { [ -n "$3" ] && [ -n "$4" ]; } || BALLAST=
+  queue "$family" "$seed" "$3" "$done1" "$done2" &
   local first=$!
-  (for c in $4; do run "$family" "$seed" "$c"; done) &
+  queue "$family" "$seed" "$4" "$done2" "$done1" &
   local second=$!
   local status=0
   wait "$first" || status=1
   wait "$second" || status=1
-  deno run -A cli/compare.ts --table-only --compare-out "$(results "$family")" >/dev/null
+  rm -f "$done1" "$done2"
+  deno run -A cli/compare.ts --table-only --compare-out "$dir" >/dev/null
   return $status
 }
 
