@@ -2,9 +2,9 @@
  * What one training step of an Imagenette run costs, part by part, on one thread: the
  * loader's augmentation of a batch (RandomResizedCrop from the 224-px source to the run's side,
  * flip, RandAugment at m), the tensor pipeline (normalisation and the stage's crop to B), forward
- * and backward, and the optimizer (`--opt adamw|sgd`). The parts other than forward and backward are paid at every side;
- * `step_gap.ts` measures how much a run paid beyond its forward-and-backward profile, this
- * says where it goes.
+ * and backward, and the optimizer (`--opt adamw|sgd`). The parts other than forward and backward
+ * are paid at every side; `step_gap.ts` measures how much a run paid beyond its
+ * forward-and-backward profile, this says where it goes.
  *
  *   taskset -c 1 deno run -A bench/experiments/step_parts.ts --model resnet18_half --sides 92,110,128
  *   (ResNet's recipe of record: add --opt sgd --magnitude 2 --rrc-scale 0.35)
