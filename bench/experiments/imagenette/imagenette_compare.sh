@@ -77,13 +77,21 @@ results() {
   fi
 }
 
+# family_model <family>: the model a family's runs train (MODEL overrides the recipe's)
+family_model() {
+  local spec
+  spec=$(recipe "$1")
+  echo "${MODEL:-${spec%% *}}"
+}
+
 # run <family> <seed> <curriculum>
 run() {
-  local family=$1 seed=$2 curriculum=$3 dir
+  local family=$1 seed=$2 curriculum=$3 dir model
   dir=$(results "$family")
+  model=$(family_model "$family")
+  # the recipe's flags after its model
   # shellcheck disable=SC2046
   set -- $(recipe "$family")
-  local model=${MODEL:-$1}
   shift
   # a later --lr wins over the recipe's (the flags parser keeps the last)
   [ -z "$LR" ] || set -- "$@" --lr "$LR"
@@ -110,9 +118,7 @@ run() {
 ballast() {
   local family=$1 other=$2 dir model
   dir=$(results "$family")
-  # shellcheck disable=SC2046
-  set -- $(recipe "$family")
-  model=${MODEL:-$1}
+  model=$(family_model "$family")
   [ -e "$other" ] && return 0
   echo "$(date -u +%FT%TZ) ballast $model at $SIZE px until $(basename "$other")" >>"$dir/ballast.log"
   deno run -A bench/experiments/checkpoint_step.ts --model "$model" --side "$SIZE" \
