@@ -19,6 +19,7 @@ case "$*" in
     sleep 600 & wait ;;
   *--table-only*) echo "table" >> "$log" ;;
   *headline.ts*) echo "headline" >> "$log" ;;
+  *"--seeds 1 "*) echo "seed 1: $*" >> "$log" ;;
   *"--curricula baseline "*) sleep 3; echo "baseline done" >> "$log" ;;
   *"--curricula efficienttrain "*)
     sleep 1
@@ -41,6 +42,7 @@ function toolsPresent(): boolean {
 
 async function runScript(
   env: Record<string, string>,
+  families: readonly string[] = ["resnet"],
 ): Promise<{ code: number; events: string[]; out: string }> {
   const dir = await Deno.makeTempDir({ prefix: "et_compare_" });
   try {
@@ -49,7 +51,7 @@ async function runScript(
     await Deno.writeTextFile(`${bin}/deno`, FAKE_DENO, { mode: 0o755 });
     await Deno.writeTextFile(log, "");
     const result = await new Deno.Command("bash", {
-      args: [SCRIPT, "resnet"],
+      args: [SCRIPT, ...families],
       env: {
         ...env,
         PATH: `${bin}:${Deno.env.get("PATH") ?? ""}`,
@@ -117,5 +119,23 @@ Deno.test({
     before(events, "efficienttrain failed", "ballast start");
     before(events, "baseline done", "ballast killed");
     assert.ok(!events.includes("headline"), "no headline after a failure");
+  },
+});
+
+Deno.test({
+  name:
+    "imagenette_compare.sh: <family>-seed<N> pairs that family's baseline and EfficientTrain at seed N",
+  ignore,
+  async fn() {
+    const { code, events, out } = await runScript({}, ["convnext-seed1"]);
+    assert.equal(code, 0, out);
+    const runs = events.filter((e) => e.startsWith("seed 1: "));
+    assert.equal(runs.length, 2, events.join(" | "));
+    for (const curriculum of ["baseline", "efficienttrain"]) {
+      const run = runs.find((r) => r.includes(`--curricula ${curriculum} `));
+      assert.ok(run, `${curriculum} at seed 1 in ${events.join(" | ")}`);
+      assert.match(run, /--models convnext_atto /);
+      assert.match(run, /--compare-out \S+\/out\/convnext /);
+    }
   },
 });

@@ -364,6 +364,8 @@ export class Primitive {
   readonly #mems: Deno.PointerValue[];
   readonly #args: Uint8Array;
   readonly #mds: Md[];
+  /** Bytes each argument's descriptor spans: what `exec` checks its buffers against. */
+  readonly #bytes: number[];
   readonly #serial: boolean;
   /** The implementation oneDNN chose, for reports. */
   readonly impl: string;
@@ -379,7 +381,8 @@ export class Primitive {
     this.#prim = readPointer(out);
     this.impl = implInfo(ctx, pd);
     this.#mds = args.map(([, md]) => md);
-    const largest = Math.max(...this.#mds.map((md) => mdSize(ctx, md)));
+    this.#bytes = this.#mds.map((md) => mdSize(ctx, md));
+    const largest = Math.max(...this.#bytes);
     this.#serial = ctx.omp !== null && ctx.omp.maxThreads > 1 && largest < SERIAL_BYTES;
     this.#mems = [];
     this.#args = new Uint8Array(16 * args.length);
@@ -394,9 +397,26 @@ export class Primitive {
     }
   }
 
-  /** Run on `buffers`, given in the order of the constructor's `args`. */
+  /**
+   * Run on `buffers`, given in the order of the constructor's `args`. A buffer shorter than its
+   * descriptor is refused before oneDNN runs: it would read or write past the array, into the
+   * process heap.
+   */
   exec(buffers: ReadonlyArray<Buffer>): void {
     const lib = this.#ctx.lib;
+    if (buffers.length !== this.#mems.length) {
+      throw new RangeError(
+        `oneDNN ${this.impl}: ${this.#mems.length} arguments, called with ${buffers.length} buffers`,
+      );
+    }
+    for (let i = 0; i < buffers.length; i++) {
+      if (buffers[i].byteLength < this.#bytes[i]) {
+        throw new RangeError(
+          `oneDNN ${this.impl}: argument ${i} spans ${this.#bytes[i]} bytes, ` +
+            `its buffer holds ${buffers[i].byteLength}`,
+        );
+      }
+    }
     for (let i = 0; i < buffers.length; i++) {
       lib.dnnl_memory_set_data_handle(
         this.#mems[i],

@@ -311,6 +311,43 @@ function openblasGemm(blas: BlasLib): Gemm {
   };
 }
 
+/**
+ * Elements a row-major operand of `rows × cols` with leading dimension `ld` spans (0 when
+ * empty): the last row needs only `cols`, not `ld`.
+ */
+function gemmExtent(rows: number, cols: number, ld: number): number {
+  return rows === 0 || cols === 0 ? 0 : (rows - 1) * ld + cols;
+}
+
+/**
+ * `gemm` with its operands checked against their arrays before the library sees them: a GEMM
+ * told a shape the array does not hold reads past it, or writes past it into the process heap,
+ * and the damage shows later as a crash somewhere else. One comparison per operand.
+ */
+function checkedGemm(gemm: Gemm): Gemm {
+  return {
+    name: gemm.name,
+    sgemm(transA, transB, dims, a, b, c) {
+      const { m, n, k } = dims;
+      const operands = [
+        ["A", a, transA ? k : m, transA ? m : k],
+        ["B", b, transB ? n : k, transB ? k : n],
+        ["C", c, m, n],
+      ] as const;
+      for (const [name, operand, rows, cols] of operands) {
+        const need = gemmExtent(rows, cols, operand.ld);
+        if (operand.ld < cols || operand.data.length < need) {
+          throw new RangeError(
+            `sgemm(m=${m}, n=${n}, k=${k}): operand ${name} is ${rows}×${cols} with ld ${operand.ld}, ` +
+              `needing ${need} elements and ld ≥ ${cols}, but its array holds ${operand.data.length}`,
+          );
+        }
+      }
+      gemm.sgemm(transA, transB, dims, a, b, c);
+    },
+  };
+}
+
 /** Shared-object names (sonames) and the Debian packages that ship them. */
 export const LIBRARIES: { readonly dnnl: string; readonly blas: string } = {
   dnnl: "libdnnl.so.2",
@@ -400,7 +437,7 @@ export function loadNativeLibs(): NativeLibs | string {
         `${firstLine(e)}; install it with: apt-get install libopenblas0-pthread`;
     }
   }
-  loaded = { dnnl, gemm };
+  loaded = { dnnl, gemm: checkedGemm(gemm) };
   return loaded;
 }
 

@@ -21,8 +21,8 @@
 # clone: checkpoints are not committed) starts again. Commit each finished run as it lands.
 #
 # Usage: bench/experiments/imagenette/imagenette_compare.sh [family ...]
-#   families: resnet convnext deit swin resnet-seed1 (default: all, in that order); resnet-seed<N>
-#     pairs ResNet's baseline and EfficientTrain at seed N
+#   families: resnet convnext deit swin resnet-seed1 (default: all, in that order); <family>-seed<N>
+#     (resnet-seed1, convnext-seed1, ...) pairs that family's baseline and EfficientTrain at seed N
 #   env: DATA, OUT, EPOCHS (20), SIZE (128), ETPP_FRACTION (1/2), MAX_HOURS (4), EVAL_BATCH (100)
 #   LR: a peak learning rate other than the recipe's. Its runs go to $OUT/rates/<family>-lr<LR>/,
 #     outside the headline (which reads $OUT/<family>/ only), so a rate under study never mixes
@@ -79,9 +79,7 @@ results() {
 
 # family_model <family>: the model a family's runs train (MODEL overrides the recipe's)
 family_model() {
-  local spec
-  spec=$(recipe "$1")
-  echo "${MODEL:-${spec%% *}}"
+  [ -n "$MODEL" ] && echo "$MODEL" || recipe_model "$1"
 }
 
 # run <family> <seed> <curriculum>
@@ -89,10 +87,8 @@ run() {
   local family=$1 seed=$2 curriculum=$3 dir model
   dir=$(results "$family")
   model=$(family_model "$family")
-  # the recipe's flags after its model
-  # shellcheck disable=SC2046
-  set -- $(recipe "$family")
-  shift
+  # shellcheck disable=SC2046 # the recipe's flags, split on spaces
+  set -- $(recipe_flags "$family")
   # a later --lr wins over the recipe's (the flags parser keeps the last)
   [ -z "$LR" ] || set -- "$@" --lr "$LR"
   # shellcheck disable=SC2086 # FLAGS is a list of flags, split on spaces
@@ -171,7 +167,7 @@ families=("$@")
 for f in "${families[@]}"; do
   echo "$(date -u +%FT%TZ) == $f"
   case $f in
-    resnet-seed[0-9]*) pair resnet "${f#resnet-seed}" "${QUEUE1-baseline}" "${QUEUE2-efficienttrain}" ;;
+    *-seed[0-9]*) pair "${f%-seed*}" "${f##*-seed}" "${QUEUE1-baseline}" "${QUEUE2-efficienttrain}" ;;
     *) pair "$f" 0 "${QUEUE1-baseline efficienttrain++}" "${QUEUE2-efficienttrain efficienttrain-resize}" ;;
   esac
 done

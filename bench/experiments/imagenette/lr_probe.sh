@@ -27,8 +27,10 @@ EVAL_BATCH=${EVAL_BATCH:-100}
 export OMP_NUM_THREADS=1
 # shellcheck source=recipe.sh
 source bench/experiments/imagenette/recipe.sh
-spec=$(recipe "$family") || exit 2
-read -r model _ record_lr family_flags <<<"$spec"
+model=$(recipe_model "$family") || exit 2
+record_lr=$(recipe_lr "$family")
+# the recipe's own --lr comes first; the probe's, later on the line, wins
+family_flags=$(recipe_flags "$family")
 mkdir -p "$OUT"
 
 # evaluations in a log so far; 0 before the log exists (a probe's log appears a moment after it starts)
