@@ -75,6 +75,12 @@ const OP_DESC_BYTES = 8192;
 export interface Md {
   readonly bytes: Uint8Array;
   readonly ptr: Deno.PointerValue;
+  /**
+   * Bytes from the first element to one past the last that the layout reaches, when it was
+   * built from strides. oneDNN's own size of a strided layout is the outermost dimension times
+   * its stride, more than a view into a larger array (one part of a split) reaches or holds.
+   */
+  readonly reachBytes?: number;
 }
 
 /** A oneDNN engine and stream on the CPU. */
@@ -192,7 +198,9 @@ export function mdStrides(
     ),
     `memory_desc_init_by_strides(${dims})`,
   );
-  return asMd(bytes);
+  const empty = dims.some((d) => d === 0);
+  const last = dims.reduce((sum, d, i) => sum + (d - 1) * strides[i], 0);
+  return { ...asMd(bytes), reachBytes: empty ? 0 : 4 * (last + 1) };
 }
 
 /**
@@ -364,7 +372,7 @@ export class Primitive {
   readonly #mems: Deno.PointerValue[];
   readonly #args: Uint8Array;
   readonly #mds: Md[];
-  /** Bytes each argument's descriptor spans: what `exec` checks its buffers against. */
+  /** Bytes each argument's layout reaches: what `exec` checks its buffers against. */
   readonly #bytes: number[];
   readonly #serial: boolean;
   /** The implementation oneDNN chose, for reports. */
@@ -381,8 +389,9 @@ export class Primitive {
     this.#prim = readPointer(out);
     this.impl = implInfo(ctx, pd);
     this.#mds = args.map(([, md]) => md);
-    this.#bytes = this.#mds.map((md) => mdSize(ctx, md));
-    const largest = Math.max(...this.#bytes);
+    const sizes = this.#mds.map((md) => mdSize(ctx, md));
+    this.#bytes = this.#mds.map((md, i) => md.reachBytes ?? sizes[i]);
+    const largest = Math.max(...sizes);
     this.#serial = ctx.omp !== null && ctx.omp.maxThreads > 1 && largest < SERIAL_BYTES;
     this.#mems = [];
     this.#args = new Uint8Array(16 * args.length);
@@ -412,7 +421,7 @@ export class Primitive {
     for (let i = 0; i < buffers.length; i++) {
       if (buffers[i].byteLength < this.#bytes[i]) {
         throw new RangeError(
-          `oneDNN ${this.impl}: argument ${i} spans ${this.#bytes[i]} bytes, ` +
+          `oneDNN ${this.impl}: argument ${i} reaches ${this.#bytes[i]} bytes, ` +
             `its buffer holds ${buffers[i].byteLength}`,
         );
       }

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { InvalidArgumentError } from "@efficienttrain/core";
-import { D, dnnlContext, mdDense, opDesc, Primitive, primitiveDesc } from "./dnnl.ts";
+import {
+  D,
+  dnnlContext,
+  mdDense,
+  mdStrides,
+  opDesc,
+  Primitive,
+  primitiveDesc,
+  reorder,
+} from "./dnnl.ts";
 import { gemmFromEnv, loadNativeLibs, type NativeLibs } from "./ffi.ts";
 
 Deno.test("ET_NATIVE_GEMM accepts onednn or openblas and names itself otherwise", () => {
@@ -103,8 +112,25 @@ Deno.test({
   assert.deepEqual([...y], [0, 2, 0, 4, 0, 6]);
   assert.throws(
     () => prim.exec([x, new Float32Array(5)]),
-    /argument 1 spans 24 bytes, its buffer holds 20/,
+    /argument 1 reaches 24 bytes, its buffer holds 20/,
   );
-  assert.throws(() => prim.exec([x.subarray(1), y]), /argument 0 spans 24 bytes/);
+  assert.throws(() => prim.exec([x.subarray(1), y]), /argument 0 reaches 24 bytes/);
   assert.throws(() => prim.exec([x]), /2 arguments, called with 1 buffers/);
+});
+
+Deno.test({
+  name:
+    "a strided view is checked against the elements its layout reaches, not the whole array's size",
+  ignore: noNative,
+}, () => {
+  const ctx = dnnlContext((libs as NativeLibs).dnnl);
+  // the right half of a 2 × 4 array, as a split hands it over: a view from its first element
+  const copy = reorder(ctx, mdStrides(ctx, [2, 2], [4, 1]), mdDense(ctx, [2, 2]))!;
+  const x = new Float32Array([0, 1, 2, 3, 4, 5, 6, 7]), y = new Float32Array(4);
+  copy.exec([x.subarray(2), y]);
+  assert.deepEqual([...y], [2, 3, 6, 7]);
+  assert.throws(
+    () => copy.exec([x.subarray(2, 7), y]),
+    /argument 0 reaches 24 bytes, its buffer holds 20/,
+  );
 });
