@@ -408,8 +408,8 @@ export class Primitive {
 
   /**
    * Run on `buffers`, given in the order of the constructor's `args`. A buffer shorter than its
-   * descriptor is refused before oneDNN runs: it would read or write past the array, into the
-   * process heap.
+   * layout reaches is refused before oneDNN runs: oneDNN would read or write past the array,
+   * into the process heap.
    */
   exec(buffers: ReadonlyArray<Buffer>): void {
     const lib = this.#ctx.lib;
