@@ -40,16 +40,18 @@ const stepsIn = async (runDir: string) =>
   (await Deno.readTextFile(`${runDir}/metrics.jsonl`).catch(() => "")).split("\n")
     .filter((l) => l.includes('"kind":"step"')).length;
 
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
 /**
  * A run killed with SIGKILL after its first checkpoints, with both latest and previous on disk.
  * A kill that lands between the two renames of a checkpoint rotation leaves only the previous
  * one (the state readers fall back from, tested below); the run is then made again.
  */
 async function killedRun(out: string, name: string): Promise<string> {
-  const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
   for (let attempt = 0; attempt < 3; attempt++) {
-    const runDir = `${out}/${name}${attempt === 0 ? "" : `-${attempt}`}`;
-    const child = train([`--out=${out}`, `--run-name=${runDir.slice(out.length + 1)}`]).spawn();
+    const runName = attempt === 0 ? name : `${name}-${attempt}`;
+    const runDir = `${out}/${runName}`;
+    const child = train([`--out=${out}`, `--run-name=${runName}`]).spawn();
     await waitFor(async () => (await stepsIn(runDir)) >= 6, "six steps");
     child.kill("SIGKILL");
     await child.output();
@@ -116,7 +118,7 @@ Deno.test({
     task.kill("SIGKILL");
     await task.status;
     await waitFor(
-      async () => !(await Deno.stat(`/proc/${owner}`).then(() => true, () => false)),
+      async () => !(await exists(`/proc/${owner}`)),
       "the orphaned trainer to exit",
     );
     // Its lock is stale now: a resume takes it over and finishes the run.

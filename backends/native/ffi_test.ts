@@ -86,7 +86,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a oneDNN primitive refuses a buffer shorter than its descriptor",
+  name: "a oneDNN primitive refuses a buffer shorter than its layout reaches",
   ignore: noNative,
 }, () => {
   const ctx = dnnlContext((libs as NativeLibs).dnnl);
