@@ -89,7 +89,7 @@ Deno.test("train CLI: --max-hours refuses a run predicted to take longer, before
   }
 });
 
-Deno.test("train CLI: --min-image-size floors the curriculum's sides, and one above the final side is refused", async () => {
+Deno.test("train CLI: --min-image-size floors the curriculum's sides and --size-multiple rounds them; a floor above the final side is refused", async () => {
   const out = await Deno.makeTempDir();
   try {
     const sides = async (extra: string[]): Promise<number[]> => {
@@ -107,6 +107,10 @@ Deno.test("train CLI: --min-image-size floors the curriculum's sides, and one ab
     // EfficientTrain at 28 px: 160/224 and 192/224 of 28 are sides 20 and 24
     assert.deepEqual([...new Set(await sides([]))], [20, 24, 28]);
     assert.deepEqual([...new Set(await sides(["--min-image-size=24"]))], [24, 28]);
+    // 20 lies midway between the multiples of 8, 16 and 24: the tie goes to the larger
+    assert.deepEqual([...new Set(await sides(["--size-multiple=8"]))], [24, 28]);
+    assert.deepEqual([...new Set(await sides(["--size-multiple=12"]))], [24, 28]);
+    assert.deepEqual([...new Set(await sides(["--size-multiple=5"]))], [20, 25, 28]);
     const above = await trainCommand([`--out=${out}`, "--min-image-size=30"]).output();
     assert.equal(above.code, 1);
     assert.match(

@@ -54,6 +54,12 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     help: "smallest side a curriculum stage may train at (0 = the model's minimum)",
   },
   {
+    flag: "size-multiple",
+    key: "sizeMultiple",
+    kind: "integer",
+    help: "curriculum sides are multiples of this (32: no edge row dropped by a stride-32 model)",
+  },
+  {
     flag: "max-magnitude",
     key: "maxMagnitude",
     kind: "number",

@@ -13,6 +13,7 @@ Deno.test("flags: defaults when nothing is given, values when given", () => {
     "--boundaries=exact",
     "--rrc-scale=0.35",
     "--min-image-size=64",
+    "--size-multiple=32",
     "--max-magnitude=4.5",
     "--resume",
     "runs/a",
@@ -23,6 +24,7 @@ Deno.test("flags: defaults when nothing is given, values when given", () => {
   assert.equal(settings.boundaries, "exact");
   assert.equal(settings.rrcScale, 0.35);
   assert.equal(settings.minImageSize, 64);
+  assert.equal(settings.sizeMultiple, 32);
   assert.equal(settings.maxMagnitude, 4.5);
   assert.equal(resume, "runs/a");
 });
@@ -38,6 +40,8 @@ Deno.test("flags: bad values are errors naming the flag and value", () => {
     [["--rrc-scale", "0"], "--rrc-scale", "0"],
     [["--rrc-scale", "1.5"], "--rrc-scale", "1.5"],
     [["--min-image-size", "-1"], "--min-image-size", "-1"],
+    [["--size-multiple", "0"], "--size-multiple", "0"],
+    [["--size-multiple", "2.5"], "--size-multiple", "2.5"],
     [["--max-magnitude", "-3"], "--max-magnitude", "-3"],
     [["--max-magnitude", "x"], "--max-magnitude", "x"],
   ];

@@ -190,6 +190,7 @@ export function trainJob(
       imageSize: H,
       accepts: (s) => model.acceptsInputSize(s),
       minSize: settings.minImageSize,
+      multipleOf: settings.sizeMultiple,
       maxMagnitude: settings.maxMagnitude > 0 ? settings.maxMagnitude : undefined,
       modelFamily: settings.model,
       flops: (s) => model.flops(s),

@@ -20,6 +20,7 @@ const TrainSettingsSchema = Schema.Struct({
   imageSize: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   cropPct: Schema.Finite.check(Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(1)),
   minImageSize: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  sizeMultiple: PositiveInt,
   maxMagnitude: NonNegative,
   batchSize: PositiveInt,
   accumulate: PositiveInt,
@@ -80,6 +81,12 @@ export interface TrainSettings {
    * its early stages at a grid it can learn from, at the cost of some of the saving.
    */
   readonly minImageSize: number;
+  /**
+   * Every curriculum side below the final one is a multiple of this. 2 keeps a scaled preset
+   * close to the authors' ratios; a model's total stride (32 for ResNet and ConvNeXt) keeps
+   * every stride-2 stage from dropping an edge row or column, as the authors' 160/192/224 do.
+   */
+  readonly sizeMultiple: number;
   /**
    * RandAugment magnitude of the curriculum's strongest stage (timm's `rand-mM`); every stage
    * scales with it, so a curriculum keeps its shape. 0 keeps the curriculum's own (the presets
@@ -163,6 +170,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   imageSize: 0,
   cropPct: 0.875,
   minImageSize: 0,
+  sizeMultiple: 2,
   maxMagnitude: 0,
   batchSize: 128,
   accumulate: 1,
