@@ -2,7 +2,7 @@
  * `deno task curriculum <command>`: inspect and export curricula.
  *
  *   list                                   the presets
- *   show <name|file.json> [--epochs E] [--image-size H] [--model M] [--multiple-of N]
+ *   show <name|file.json> [--epochs E] [--image-size H] [--model M] [--size-multiple N]
  *        [--min-image-size S] [--max-magnitude M] [--baseline-epochs B]
  *        [--boundaries floor|exact] [--json]
  *                                          the resolved stages and relative compute (with a
@@ -44,7 +44,7 @@ import {
 const USAGE = `usage:
   deno task curriculum list
   deno task curriculum show <name|file.json> [--epochs E] [--image-size H] [--model M]
-      [--multiple-of N] [--min-image-size S] [--max-magnitude M] [--baseline-epochs B]
+      [--size-multiple N] [--min-image-size S] [--max-magnitude M] [--baseline-epochs B]
       [--boundaries floor|exact] [--json]
   deno task curriculum export <name|file.json> --format efficienttrain-pytorch|timm --epochs E
       [--image-size H] [--model M] [--min-image-size S] [--max-magnitude M] [--warmup-epochs W]
@@ -123,6 +123,8 @@ export async function runCurriculumCli(args: string[], io: CliIo = {}): Promise<
         epochs: { type: "string" },
         "image-size": { type: "string" },
         model: { type: "string" },
+        "size-multiple": { type: "string" },
+        // the flag's first name, kept working
         "multiple-of": { type: "string" },
         "min-image-size": { type: "string" },
         "max-magnitude": { type: "string" },
@@ -187,7 +189,8 @@ export async function runCurriculumCli(args: string[], io: CliIo = {}): Promise<
     const resolved = resolveCurriculum(curriculum, {
       epochs: num("epochs", values.epochs) ?? 300,
       imageSize,
-      multipleOf: num("multiple-of", values["multiple-of"], { integer: true }) ?? 2,
+      multipleOf: num("size-multiple", values["size-multiple"], { integer: true }) ??
+        num("multiple-of", values["multiple-of"], { integer: true }) ?? 2,
       modelFamily: values.model,
       baselineEpochs: num("baseline-epochs", values["baseline-epochs"]),
       ...model,

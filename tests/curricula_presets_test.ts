@@ -221,6 +221,33 @@ Deno.test("curriculum CLI: --min-image-size keeps DeiT's ET++ at 128 px off a 3Ã
   assert.match(err, /--min-image-size.*96.*exceeds --image-size 64/);
 });
 
+Deno.test("curriculum CLI: --size-multiple 32 keeps ConvNeXt's sides at 128 px whole multiples of its stride", async () => {
+  const sides = async (extra: string[]): Promise<number[]> => {
+    let text = "";
+    const args = ["show", "efficienttrain", "--epochs", "20", "--image-size", "128"];
+    const code = await runCurriculumCli(
+      [...args, "--model", "convnext_atto", "--json", ...extra],
+      { stdout: (t) => (text += t) },
+    );
+    assert.equal(code, 0);
+    return [
+      ...new Set<number>(JSON.parse(text).stages.map((s: { imageSize: number }) => s.imageSize)),
+    ];
+  };
+  // 160/224 and 192/224 of 128 are 91.4 and 109.7: 92 and 110 by default, whose maps after the
+  // stem (23, 27) are odd and lose their last row at the next stride-2 downsample
+  assert.deepEqual(await sides([]), [92, 110, 128]);
+  assert.deepEqual(await sides(["--size-multiple", "32"]), [96, 128]);
+  assert.deepEqual(await sides(["--multiple-of", "32"]), [96, 128]);
+  let err = "";
+  const code = await runCurriculumCli(
+    ["show", "efficienttrain", "--image-size", "128", "--size-multiple", "0"],
+    { stderr: (t) => (err += t) },
+  );
+  assert.equal(code, 2);
+  assert.match(err, /--size-multiple.*0/);
+});
+
 Deno.test("curriculum CLI: --max-magnitude scales EfficientTrain's m schedule, sides untouched", async () => {
   const show = async (extra: string[]): Promise<{ imageSize: number; magnitude: number }[]> => {
     let text = "";
