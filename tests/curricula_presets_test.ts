@@ -196,19 +196,30 @@ Deno.test("deno task curriculum show efficienttrain --epochs 300 --image-size 22
   assert.ok(Math.abs(shown.relativeCompute - 0.653) <= 0.001);
 });
 
+/** The distinct sides `deno task curriculum show` resolves, in stage order. */
+async function shownSides(args: string[]): Promise<number[]> {
+  let text = "";
+  const code = await runCurriculumCli(["show", ...args, "--json"], {
+    stdout: (t) => (text += t),
+  });
+  assert.equal(code, 0);
+  return [
+    ...new Set<number>(JSON.parse(text).stages.map((s: { imageSize: number }) => s.imageSize)),
+  ];
+}
+
 Deno.test("curriculum CLI: --min-image-size keeps DeiT's ET++ at 128 px off a 3Ã—3 token grid", async () => {
-  const sides = async (extra: string[]): Promise<number[]> => {
-    let text = "";
-    const args = ["show", "efficienttrain++", "--epochs", "10", "--image-size", "128"];
-    const code = await runCurriculumCli(
-      [...args, "--model", "deit_tiny_patch16_224", "--json", ...extra],
-      { stdout: (t) => (text += t) },
-    );
-    assert.equal(code, 0);
-    return [
-      ...new Set<number>(JSON.parse(text).stages.map((s: { imageSize: number }) => s.imageSize)),
-    ];
-  };
+  const sides = (extra: string[]) =>
+    shownSides([
+      "efficienttrain++",
+      "--epochs",
+      "10",
+      "--image-size",
+      "128",
+      ...extra,
+      "--model",
+      "deit_tiny_patch16_224",
+    ]);
   // 96/224 of 128 is 55: the nearest multiple of the 16-px patch is 48, three tokens a side
   assert.equal((await sides([]))[0], 48);
   assert.equal((await sides(["--min-image-size", "64"]))[0], 64);
@@ -222,18 +233,17 @@ Deno.test("curriculum CLI: --min-image-size keeps DeiT's ET++ at 128 px off a 3Ã
 });
 
 Deno.test("curriculum CLI: --size-multiple 32 keeps ConvNeXt's sides at 128 px whole multiples of its stride", async () => {
-  const sides = async (extra: string[]): Promise<number[]> => {
-    let text = "";
-    const args = ["show", "efficienttrain", "--epochs", "20", "--image-size", "128"];
-    const code = await runCurriculumCli(
-      [...args, "--model", "convnext_atto", "--json", ...extra],
-      { stdout: (t) => (text += t) },
-    );
-    assert.equal(code, 0);
-    return [
-      ...new Set<number>(JSON.parse(text).stages.map((s: { imageSize: number }) => s.imageSize)),
-    ];
-  };
+  const sides = (extra: string[]) =>
+    shownSides([
+      "efficienttrain",
+      "--epochs",
+      "20",
+      "--image-size",
+      "128",
+      ...extra,
+      "--model",
+      "convnext_atto",
+    ]);
   // 160/224 and 192/224 of 128 are 91.4 and 109.7: 92 and 110 by default, whose maps after the
   // stem (23, 27) are odd and lose their last row at the next stride-2 downsample
   assert.deepEqual(await sides([]), [92, 110, 128]);

@@ -107,7 +107,8 @@ Deno.test("train CLI: --min-image-size floors the curriculum's sides and --size-
     // EfficientTrain at 28 px: 160/224 and 192/224 of 28 are sides 20 and 24
     assert.deepEqual([...new Set(await sides([]))], [20, 24, 28]);
     assert.deepEqual([...new Set(await sides(["--min-image-size=24"]))], [24, 28]);
-    // 20 lies midway between the multiples of 8, 16 and 24: the tie goes to the larger
+    // 20 lies midway between 16 and 24, the multiples of 8 around it: the tie goes to the larger;
+    // of 12's multiples 24 is the nearer, of 5's 20 itself and then 25 for 24
     assert.deepEqual([...new Set(await sides(["--size-multiple=8"]))], [24, 28]);
     assert.deepEqual([...new Set(await sides(["--size-multiple=12"]))], [24, 28]);
     assert.deepEqual([...new Set(await sides(["--size-multiple=5"]))], [20, 25, 28]);
