@@ -57,7 +57,7 @@ export const TRAIN_FLAGS: readonly FlagSpec[] = [
     flag: "size-multiple",
     key: "sizeMultiple",
     kind: "integer",
-    help: "curriculum sides are multiples of this (32: no edge row dropped by a stride-32 model)",
+    help: "curriculum sides are multiples of this (32 for ConvNeXt: no edge row dropped)",
   },
   {
     flag: "max-magnitude",

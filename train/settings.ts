@@ -83,8 +83,9 @@ export interface TrainSettings {
   readonly minImageSize: number;
   /**
    * Every curriculum side below the final one is a multiple of this. 2 keeps a scaled preset
-   * close to the authors' ratios; a model's total stride (32 for ResNet and ConvNeXt) keeps
-   * every stride-2 stage from dropping an edge row or column, as the authors' 160/192/224 do.
+   * close to the authors' ratios. ConvNeXt's unpadded 2×2 stride-2 downsamples drop the last row
+   * and column of an odd map; its total stride (32) keeps every map even, as the authors'
+   * 160/192/224 do. (ResNet's padded stride-2 layers round up and drop nothing.)
    */
   readonly sizeMultiple: number;
   /**
