@@ -139,3 +139,30 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "imagenette_compare.sh: an EfficientTrain++ budget other than 1/2 needs a TAG and goes to its variant folder",
+  ignore,
+  async fn() {
+    const untagged = await runScript({
+      ETPP_FRACTION: "3/4",
+      QUEUE1: "",
+      QUEUE2: "efficienttrain++",
+    });
+    assert.equal(untagged.code, 2);
+    assert.match(untagged.out, /ETPP_FRACTION=3\/4 need a TAG/);
+    assert.deepEqual(untagged.events, []);
+    const tagged = await runScript({
+      ETPP_FRACTION: "3/4",
+      TAG: "etpp34",
+      QUEUE1: "",
+      QUEUE2: "efficienttrain++",
+    });
+    assert.equal(tagged.code, 0, tagged.out);
+    const run = tagged.events.find((e) => e.startsWith("other run"));
+    assert.ok(run, tagged.events.join(" | "));
+    assert.match(run, /--epochs-by-curriculum efficienttrain\+\+=15(\.0)? /);
+    assert.match(run, /--compare-out \S+\/out\/variants\/resnet-etpp34 /);
+  },
+});

@@ -31,7 +31,7 @@
 #     FLAGS="--rrc-scale 0.35"), which must be named by TAG: the runs go to
 #     $OUT/variants/<family>-<TAG>/, outside the headline like LR's.
 #   MODEL: another model for the family's recipe (e.g. MODEL=resnet18, the full-width ResNet-18);
-#     like FLAGS it needs a TAG.
+#     like FLAGS it needs a TAG, and so does an ETPP_FRACTION other than 1/2.
 #   QUEUE1, QUEUE2: the curricula of the two queues, to run part of a family (one queue may be
 #     empty when its core already has a partner run; the pairing is then the caller's job).
 #   BALLAST: empty to leave a queue's core idle once its runs are done (default: the family's
@@ -58,8 +58,10 @@ LR=${LR:-}
 FLAGS=${FLAGS:-}
 TAG=${TAG:-}
 MODEL=${MODEL:-}
-if { [ -n "$FLAGS" ] || [ -n "$MODEL" ]; } && [ -z "$TAG" ]; then
-  echo "imagenette_compare.sh: FLAGS=\"$FLAGS\" MODEL=\"$MODEL\" need a TAG naming the variant's folder" >&2
+# A budget other than the record's would otherwise land in the family's folder, where the run of
+# record's summary.json makes the script skip it as done.
+if { [ -n "$FLAGS" ] || [ -n "$MODEL" ] || [ "$ETPP_FRACTION" != 1/2 ]; } && [ -z "$TAG" ]; then
+  echo "imagenette_compare.sh: FLAGS=\"$FLAGS\" MODEL=\"$MODEL\" ETPP_FRACTION=$ETPP_FRACTION need a TAG naming the variant's folder" >&2
   exit 2
 fi
 
