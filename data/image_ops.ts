@@ -40,8 +40,11 @@ export function affine(
   const interp = options.interpolation ?? "bilinear";
   const out = new Uint8Array(h * w * c);
   const fill = Array.from({ length: c }, (_, k) => options.fill[k] ?? options.fill[0] ?? 0);
-  const tapX = new Int32Array(4), tapY = new Int32Array(4);
-  const weightX = new Float64Array(4), weightY = new Float64Array(4);
+  const rowStride = w * c;
+  // Bicubic weights depend only on the fractional offsets, which repeat along a row or column
+  // for translations and shears: recomputed only when an offset changes (same inputs, same bits).
+  let lastDx = NaN, lastDy = NaN;
+  let wx0 = 0, wx1 = 0, wx2 = 0, wx3 = 0, wy0 = 0, wy1 = 0, wy2 = 0, wy3 = 0;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const o = (y * w + x) * c;
@@ -62,32 +65,54 @@ export function affine(
       if (interp === "bilinear") {
         const xa = Math.min(Math.max(x0, 0), w - 1), xb = Math.min(Math.max(x0 + 1, 0), w - 1);
         const ya = Math.min(Math.max(y0, 0), h - 1), yb = Math.min(Math.max(y0 + 1, 0), h - 1);
+        const pa = ya * rowStride, pb = yb * rowStride;
+        const qa = xa * c, qb = xb * c;
+        const ex = 1 - dx, ey = 1 - dy;
         for (let k = 0; k < c; k++) {
-          const v1 = src[(ya * w + xa) * c + k] * (1 - dx) + src[(ya * w + xb) * c + k] * dx;
-          const v2 = src[(yb * w + xa) * c + k] * (1 - dx) + src[(yb * w + xb) * c + k] * dx;
-          const v = Math.round(v1 * (1 - dy) + v2 * dy);
+          const v1 = src[pa + qa + k] * ex + src[pa + qb + k] * dx;
+          const v2 = src[pb + qa + k] * ex + src[pb + qb + k] * dx;
+          const v = Math.round(v1 * ey + v2 * dy);
           out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
         }
-      } else {
-        // The 4×4 taps and their weights depend on the pixel, not the channel: computed once
-        // per pixel (the sums keep their order, so the result is bit for bit the same).
-        for (let t = 0; t < 4; t++) {
-          tapX[t] = Math.min(Math.max(x0 + t - 1, 0), w - 1) * c;
-          tapY[t] = Math.min(Math.max(y0 + t - 1, 0), h - 1) * w * c;
-          weightX[t] = cubicWeight(dx - t + 1);
-          weightY[t] = cubicWeight(dy - t + 1);
-        }
-        for (let k = 0; k < c; k++) {
-          let acc = 0;
-          for (let j = 0; j < 4; j++) {
-            const r = tapY[j] + k;
-            let row = 0;
-            for (let i = 0; i < 4; i++) row += weightX[i] * src[r + tapX[i]];
-            acc += weightY[j] * row;
-          }
-          const v = Math.round(acc);
-          out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
-        }
+        continue;
+      }
+      // `dx - 1 + 1` is not `dx` in floating point: the weights keep the arguments the warp's
+      // runs of record were computed with.
+      if (dx !== lastDx) {
+        lastDx = dx;
+        wx0 = cubicWeight(dx + 1);
+        wx1 = cubicWeight(dx - 1 + 1);
+        wx2 = cubicWeight(dx - 2 + 1);
+        wx3 = cubicWeight(dx - 3 + 1);
+      }
+      if (dy !== lastDy) {
+        lastDy = dy;
+        wy0 = cubicWeight(dy + 1);
+        wy1 = cubicWeight(dy - 1 + 1);
+        wy2 = cubicWeight(dy - 2 + 1);
+        wy3 = cubicWeight(dy - 3 + 1);
+      }
+      const t0 = Math.min(Math.max(x0 - 1, 0), w - 1) * c;
+      const t1 = Math.min(Math.max(x0, 0), w - 1) * c;
+      const t2 = Math.min(Math.max(x0 + 1, 0), w - 1) * c;
+      const t3 = Math.min(Math.max(x0 + 2, 0), w - 1) * c;
+      const r0 = Math.min(Math.max(y0 - 1, 0), h - 1) * rowStride;
+      const r1 = Math.min(Math.max(y0, 0), h - 1) * rowStride;
+      const r2 = Math.min(Math.max(y0 + 1, 0), h - 1) * rowStride;
+      const r3 = Math.min(Math.max(y0 + 2, 0), h - 1) * rowStride;
+      for (let k = 0; k < c; k++) {
+        // Left to right, as the weighted sums were always accumulated.
+        const p0 = r0 + k, p1 = r1 + k, p2 = r2 + k, p3 = r3 + k;
+        const row0 = 0 + wx0 * src[p0 + t0] + wx1 * src[p0 + t1] + wx2 * src[p0 + t2] +
+          wx3 * src[p0 + t3];
+        const row1 = 0 + wx0 * src[p1 + t0] + wx1 * src[p1 + t1] + wx2 * src[p1 + t2] +
+          wx3 * src[p1 + t3];
+        const row2 = 0 + wx0 * src[p2 + t0] + wx1 * src[p2 + t1] + wx2 * src[p2 + t2] +
+          wx3 * src[p2 + t3];
+        const row3 = 0 + wx0 * src[p3 + t0] + wx1 * src[p3 + t1] + wx2 * src[p3 + t2] +
+          wx3 * src[p3 + t3];
+        const v = Math.round(0 + wy0 * row0 + wy1 * row1 + wy2 * row2 + wy3 * row3);
+        out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
       }
     }
   }
@@ -365,17 +390,14 @@ export function brightness(src: Uint8Array, factor: number): Uint8Array {
 export function sharpness(src: Uint8Array, shape: HWC, factor: number): Uint8Array {
   const { height: h, width: w, channels: c } = shape;
   const smooth = src.slice();
+  const up = w * c;
   for (let y = 1; y < h - 1; y++) {
-    for (let x = 1; x < w - 1; x++) {
-      for (let k = 0; k < c; k++) {
-        let s = 0;
-        for (let j = -1; j <= 1; j++) {
-          for (let i = -1; i <= 1; i++) {
-            s += src[((y + j) * w + x + i) * c + k] * (i === 0 && j === 0 ? 5 : 1);
-          }
-        }
-        smooth[(y * w + x) * c + k] = Math.min(255, Math.round(s / 13));
-      }
+    // The interior of one row, every channel: the sums are integers, so their order is free.
+    const end = (y * w + w - 1) * c;
+    for (let p = (y * w + 1) * c; p < end; p++) {
+      const s = src[p - up - c] + src[p - up] + src[p - up + c] + src[p - c] + 5 * src[p] +
+        src[p + c] + src[p + up - c] + src[p + up] + src[p + up + c];
+      smooth[p] = Math.min(255, Math.round(s / 13));
     }
   }
   return blend(smooth, src, factor);

@@ -1,7 +1,41 @@
 import assert from "node:assert/strict";
 import { cubicKernel, Rng } from "@efficienttrain/core";
-import { affine } from "./image_ops.ts";
+import { affine, sharpness } from "./image_ops.ts";
 import type { HWC } from "./resize.ts";
+
+/** The bilinear warp as its definition reads: the 2×2 neighbourhood, clamped at the edges. */
+function bilinearByDefinition(
+  src: Uint8Array,
+  shape: HWC,
+  matrix: readonly number[],
+  fill: readonly number[],
+): Uint8Array {
+  const { height: h, width: w, channels: c } = shape;
+  const [a, b, cc, d, e, f] = matrix;
+  const out = new Uint8Array(h * w * c);
+  const at = (yy: number, xx: number, k: number) =>
+    src[(Math.min(Math.max(yy, 0), h - 1) * w + Math.min(Math.max(xx, 0), w - 1)) * c + k];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const o = (y * w + x) * c;
+      const xin = a * (x + 0.5) + b * (y + 0.5) + cc;
+      const yin = d * (x + 0.5) + e * (y + 0.5) + f;
+      if (!(xin >= 0 && xin < w && yin >= 0 && yin < h)) {
+        for (let k = 0; k < c; k++) out[o + k] = fill[k];
+        continue;
+      }
+      const x0 = Math.floor(xin - 0.5), y0 = Math.floor(yin - 0.5);
+      const dx = xin - 0.5 - x0, dy = yin - 0.5 - y0;
+      for (let k = 0; k < c; k++) {
+        const top = at(y0, x0, k) * (1 - dx) + at(y0, x0 + 1, k) * dx;
+        const bottom = at(y0 + 1, x0, k) * (1 - dx) + at(y0 + 1, x0 + 1, k) * dx;
+        const v = Math.round(top * (1 - dy) + bottom * dy);
+        out[o + k] = v < 0 ? 0 : v > 255 ? 255 : v;
+      }
+    }
+  }
+  return out;
+}
 
 /** The bicubic warp as its definition reads: every tap and weight per channel, no reuse. */
 function bicubicByDefinition(
@@ -43,7 +77,7 @@ function bicubicByDefinition(
   return out;
 }
 
-Deno.test("affine, bicubic: bit for bit its definition over shapes, channels and warps", () => {
+Deno.test("affine, bilinear and bicubic: bit for bit their definitions over shapes, channels and warps", () => {
   const rng = new Rng(5);
   const shapes: HWC[] = [
     { height: 1, width: 1, channels: 3 },
@@ -63,12 +97,45 @@ Deno.test("affine, bicubic: bit for bit its definition over shapes, channels and
     const src = Uint8Array.from({ length: n }, () => Math.floor(rng.next() * 256));
     const fill = [7, 99, 200, 31].slice(0, shape.channels);
     for (const m of warps) {
-      const got = affine(src, shape, m, { fill, interpolation: "bicubic" });
       assert.deepEqual(
-        got,
+        affine(src, shape, m, { fill, interpolation: "bicubic" }),
         bicubicByDefinition(src, shape, m, fill),
-        `${JSON.stringify(shape)} ${m}`,
+        `bicubic ${JSON.stringify(shape)} ${m}`,
       );
+      assert.deepEqual(
+        affine(src, shape, m, { fill, interpolation: "bilinear" }),
+        bilinearByDefinition(src, shape, m, fill),
+        `bilinear ${JSON.stringify(shape)} ${m}`,
+      );
+    }
+  }
+});
+
+Deno.test("sharpness: PIL's 3×3 smooth (centre weight 5, borders kept) blended, over shapes", () => {
+  const rng = new Rng(9);
+  for (const [h, w, c] of [[1, 1, 3], [2, 5, 1], [3, 3, 1], [5, 4, 3], [9, 12, 4]]) {
+    const shape = { height: h, width: w, channels: c };
+    const src = Uint8Array.from({ length: h * w * c }, () => Math.floor(rng.next() * 256));
+    const smooth = src.slice();
+    for (let y = 1; y < h - 1; y++) {
+      for (let x = 1; x < w - 1; x++) {
+        for (let k = 0; k < c; k++) {
+          let s = 0;
+          for (let j = -1; j <= 1; j++) {
+            for (let i = -1; i <= 1; i++) {
+              s += src[((y + j) * w + x + i) * c + k] * (i === 0 && j === 0 ? 5 : 1);
+            }
+          }
+          smooth[(y * w + x) * c + k] = Math.min(255, Math.round(s / 13));
+        }
+      }
+    }
+    for (const factor of [0, 0.4, 1.9]) {
+      const want = src.map((v, i) => {
+        const blended = smooth[i] + factor * (v - smooth[i]);
+        return blended <= 0 ? 0 : blended >= 255 ? 255 : Math.trunc(blended);
+      });
+      assert.deepEqual(sharpness(src, shape, factor), want, `${h}×${w}×${c} at ${factor}`);
     }
   }
 });
