@@ -2,8 +2,9 @@
  * The WGSL training kernels on tfjs-webgpu against tfjs-cpu's composite formulas, over swept
  * shapes (size-1 axes, 1×1 maps, odd sizes, sizes around the workgroup widths, batch 1):
  * batch norm, layer norm and GELU forward and backward (outputs, statistics and every input
- * gradient), batch norm's running-statistics update, and a whole training step of each `test_*`
- * model (loss and every parameter's gradient). The fused AdamW is in `fused_adamw_test.ts`, the
+ * gradient; the norms' column reductions both whole and split over slices of the rows),
+ * batch norm's running-statistics update, and a whole training step of each `test_*` model
+ * (loss and every parameter's gradient). The fused AdamW is in `fused_adamw_test.ts`, the
  * attention head split in `webgpu_attention_kernels_test.ts`. Runs on llvmpipe; skipped without
  * an adapter.
  */
@@ -12,6 +13,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { FUSED_KERNELS, Rng } from "@efficienttrain/core";
 import { batchNorm, createModel } from "@efficienttrain/models";
+import { setSplitFromRows, SPLIT_FROM_ROWS } from "@efficienttrain/backend-webgpu";
 import { dispatchesOf, random, startWebgpu, worstRelative } from "./webgpu_util.ts";
 
 const ignore = !(await startWebgpu());
@@ -24,6 +26,9 @@ const BN_SHAPES: readonly [number, number, number, number][] = [
   [1, 5, 7, 3],
   [4, 9, 9, 16],
   [2, 48, 48, 3], // 4,608 rows: the 256-lane reduction
+  // From SPLIT_FROM_ROWS (16,384) rows the column reductions run over slices of the rows:
+  [2, 96, 96, 3], // 18,432 rows, 18 equal slices of 1,024
+  [1, 129, 129, 70], // 16,641 rows, a shorter last slice; 70 channels, two tiles of 64
 ];
 
 Deno.test({
@@ -36,9 +41,12 @@ Deno.test({
     for (const shape of BN_SHAPES) {
       const rng = new Rng(shape.reduce((a, b) => a * 31 + b, 7));
       const c = [shape[3]];
-      // an offset mean, as activations have, so the centred variance matters
+      const rows = shape[0] * shape[1] * shape[2];
+      // an offset mean, as activations have, so the centred variance matters, and a ramp down
+      // the rows, so the slices of a split reduction have different means to merge
+      const ramp = (i: number) => 2 + (4 * Math.floor(i / shape[3])) / rows;
       const inputs = {
-        x: { shape: [...shape], values: random(shape, rng, 3).map((v) => v + 2) },
+        x: { shape: [...shape], values: random(shape, rng, 3).map((v, i) => v + ramp(i)) },
         scale: { shape: c, values: random(c, rng, 1) },
         offset: { shape: c, values: random(c, rng, 1) },
       };
@@ -48,28 +56,44 @@ Deno.test({
         return [tf.add(tf.mul(tf.sub(x, mean), k), offset), mean, variance];
       };
       const attrs = { varianceEpsilon: 1e-5 };
-      const gpu = await fusedOn("webgpu", FUSED_KERNELS.batchNorm, attrs, inputs, composite);
       const cpu = await fusedOn("cpu", FUSED_KERNELS.batchNorm, attrs, inputs, composite);
-      assert.ok(gpu.kernels.includes(FUSED_KERNELS.batchNormGrad), `${shape}: fused backward ran`);
-      assert.ok(!gpu.kernels.includes("Transpose"), `${shape}: no transposes (${gpu.kernels})`);
-      const pairs = {
-        y: [gpu.outputs[0], cpu.outputs[0]],
-        mean: [gpu.outputs[1], cpu.outputs[1]],
-        variance: [gpu.outputs[2], cpu.outputs[2]],
-        dx: [gpu.grads[0], cpu.grads[0]],
-        dScale: [gpu.grads[1], cpu.grads[1]],
-        dOffset: [gpu.grads[2], cpu.grads[2]],
-      };
-      for (const [key, [got, want]] of Object.entries(pairs)) {
-        // a 1-row batch has x̂ = 0: dx is rounding noise around 0 on both
-        if (key === "dx" && shape[0] * shape[1] * shape[2] === 1) continue;
-        const err = worstRelative(got, want);
-        assert.ok(err < 1e-4, `[${shape}] ${key}: relative error ${err}`);
+      // shapes under the split line also run split (every reduction sliced, down to one slice)
+      for (const splitFrom of rows < SPLIT_FROM_ROWS ? [SPLIT_FROM_ROWS, 1] : [SPLIT_FROM_ROWS]) {
+        const previous = setSplitFromRows(splitFrom);
+        const gpu = await fusedOn("webgpu", FUSED_KERNELS.batchNorm, attrs, inputs, composite)
+          .finally(() => setSplitFromRows(previous));
+        const label = `[${shape}], split from ${splitFrom} rows`;
+        assert.ok(gpu.kernels.includes(FUSED_KERNELS.batchNormGrad), `${label}: fused backward`);
+        assert.ok(!gpu.kernels.includes("Transpose"), `${label}: no transposes (${gpu.kernels})`);
+        assertBatchNormMatches(label, rows, gpu, cpu);
       }
     }
     await tf.setBackend("webgpu");
   },
 });
+
+/** Every output and gradient of the fused batch norm on webgpu against tfjs-cpu's formula. */
+function assertBatchNormMatches(
+  label: string,
+  rows: number,
+  gpu: { outputs: Float32Array[]; grads: Float32Array[] },
+  cpu: { outputs: Float32Array[]; grads: Float32Array[] },
+): void {
+  const pairs = {
+    y: [gpu.outputs[0], cpu.outputs[0]],
+    mean: [gpu.outputs[1], cpu.outputs[1]],
+    variance: [gpu.outputs[2], cpu.outputs[2]],
+    dx: [gpu.grads[0], cpu.grads[0]],
+    dScale: [gpu.grads[1], cpu.grads[1]],
+    dOffset: [gpu.grads[2], cpu.grads[2]],
+  };
+  for (const [key, [got, want]] of Object.entries(pairs)) {
+    // a 1-row batch has x̂ = 0: dx is rounding noise around 0 on both
+    if (key === "dx" && rows === 1) continue;
+    const err = worstRelative(got, want);
+    assert.ok(err < 1e-4, `${label} ${key}: relative error ${err}`);
+  }
+}
 
 /** The running statistics after two training-mode `batchNorm` calls on `backend`. */
 async function runningStatsOn(
@@ -161,20 +185,30 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const models: [string, number][] = [
-      ["test_resnet", 12],
-      ["test_convnext", 16],
-      ["test_deit", 8],
-      ["test_swin", 16],
+    const models: [string, number, number][] = [
+      ["test_resnet", 12, SPLIT_FROM_ROWS],
+      ["test_convnext", 16, SPLIT_FROM_ROWS],
+      ["test_deit", 8, SPLIT_FROM_ROWS],
+      ["test_swin", 16, SPLIT_FROM_ROWS],
+      // the norms' column reductions split, as at batch 64 and 224 px
+      ["test_resnet", 12, 1],
+      ["test_deit", 8, 1],
     ];
-    for (const [name, side] of models) {
-      const gpu = await stepOn("webgpu", name, side);
+    for (const [name, side, splitFrom] of models) {
+      const previous = setSplitFromRows(splitFrom);
+      const gpu = await stepOn("webgpu", name, side).finally(() => setSplitFromRows(previous));
       const cpu = await stepOn("cpu", name, side);
       const lossErr = Math.abs(gpu.loss - cpu.loss) / Math.abs(cpu.loss);
-      assert.ok(lossErr < 1e-4, `${name}: loss ${gpu.loss} vs ${cpu.loss}`);
+      assert.ok(
+        lossErr < 1e-4,
+        `${name} (split from ${splitFrom}): loss ${gpu.loss} vs ${cpu.loss}`,
+      );
       for (const [param, want] of cpu.grads) {
         const err = worstRelative(gpu.grads.get(param)!, want);
-        assert.ok(err < 1e-3, `${name} ${param}: gradient relative error ${err}`);
+        assert.ok(
+          err < 1e-3,
+          `${name} (split from ${splitFrom}) ${param}: gradient relative error ${err}`,
+        );
       }
       if (name === "test_resnet") {
         assert.ok(gpu.kernels.includes(FUSED_KERNELS.batchNormGrad), "fused batch norm used");
@@ -265,31 +299,39 @@ Deno.test({
       [70, 3],
       [2, 4097], // rows of 4,097: the 256-lane row passes
       [4100, 3], // 4,100 rows: the 256-lane column sums
-      [65537, 1], // more rows than one dispatch dimension holds: a second row of workgroups
+      // from 16,384 rows the parameter gradients' column sums run over slices of the rows
+      [65537, 1], // and more rows than one dispatch dimension holds: a second row of workgroups
+      [3, 6001, 70], // 18,003 rows, a shorter last slice, two tiles of 64 channels
     ];
     for (const shape of shapes) {
       const rng = new Rng(shape.length * 97 + shape[shape.length - 1]);
       const c = shape[shape.length - 1];
       const x = random(shape, rng, 2).map((v) => v + 1);
-      await assertFusedMatchesCpu(
-        `layer norm [${shape}]`,
-        FUSED_KERNELS.layerNorm,
-        { epsilon: 1e-6 },
-        {
-          x: { shape, values: x },
-          scale: { shape: [c], values: random([c], rng, 1) },
-          offset: { shape: [c], values: random([c], rng, 1) },
-        },
-        ({ x, scale, offset }) => {
-          const { mean, variance } = tf.moments(x, -1, true);
-          const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-6)));
-          return [
-            tf.add(tf.mul(normed, scale), offset),
-            tf.squeeze(mean, [-1]),
-            tf.squeeze(variance, [-1]),
-          ];
-        },
-      );
+      const inputs = {
+        x: { shape, values: x },
+        scale: { shape: [c], values: random([c], rng, 1) },
+        offset: { shape: [c], values: random([c], rng, 1) },
+      };
+      const rows = x.length / c;
+      // shapes under the split line also run split (the parameter gradients' column sums)
+      for (const splitFrom of rows < SPLIT_FROM_ROWS ? [SPLIT_FROM_ROWS, 1] : [SPLIT_FROM_ROWS]) {
+        const previous = setSplitFromRows(splitFrom);
+        await assertFusedMatchesCpu(
+          `layer norm [${shape}], split from ${splitFrom} rows`,
+          FUSED_KERNELS.layerNorm,
+          { epsilon: 1e-6 },
+          inputs,
+          ({ x, scale, offset }) => {
+            const { mean, variance } = tf.moments(x, -1, true);
+            const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-6)));
+            return [
+              tf.add(tf.mul(normed, scale), offset),
+              tf.squeeze(mean, [-1]),
+              tf.squeeze(variance, [-1]),
+            ];
+          },
+        ).finally(() => setSplitFromRows(previous));
+      }
     }
   },
 });
@@ -374,5 +416,40 @@ Deno.test({
       assert.equal(dispatchesOf(run), dispatches, what);
     }
     tf.dispose([x, scale, offset, dy, lnY, lnMean, lnVariance, bnY, bnMean, bnVariance]);
+
+    // from SPLIT_FROM_ROWS rows on, each column reduction is two dispatches (slices, combine)
+    const [lx, lScale, lOffset, ldy] = [t([1, 128, 128, 2]), t([2]), t([2]), t([1, 128, 128, 2])];
+    const long = { x: lx, scale: lScale, offset: lOffset };
+    const [bY, bMean, bVariance] = kernel(FUSED_KERNELS.batchNorm, long, bn)();
+    const [lY, lMean, lVariance] = kernel(FUSED_KERNELS.layerNorm, long, ln)();
+    const split: [string, () => tf.Tensor[], number][] = [
+      ["batch norm forward, 16,384 rows", kernel(FUSED_KERNELS.batchNorm, long, bn), 3],
+      [
+        "batch norm backward, 16,384 rows",
+        kernel(FUSED_KERNELS.batchNormGrad, {
+          dy: ldy,
+          x: lx,
+          scale: lScale,
+          mean: bMean,
+          variance: bVariance,
+        }, bn),
+        3,
+      ],
+      [
+        "layer norm backward, 16,384 rows",
+        kernel(FUSED_KERNELS.layerNormGrad, {
+          dy: ldy,
+          x: lx,
+          scale: lScale,
+          mean: lMean,
+          variance: lVariance,
+        }, ln),
+        3,
+      ],
+    ];
+    for (const [what, run, dispatches] of split) {
+      assert.equal(dispatchesOf(run), dispatches, what);
+    }
+    tf.dispose([lx, lScale, lOffset, ldy, bY, bMean, bVariance, lY, lMean, lVariance]);
   },
 });

@@ -8,7 +8,10 @@
  * the innermost axis only). Here it is two dispatches each way: one workgroup per channel
  * reduces the strided column in workgroup memory and writes both of its sums (forward: the
  * mean, then the centred variance, two passes for accuracy; backward: Σdy and Σdy·x̂), and one
- * element-wise pass writes the output.
+ * element-wise pass writes the output. From `SPLIT_FROM_ROWS` rows (batch × height × width)
+ * the reductions are split over slices of the rows, one dispatch more each way
+ * (`column_sums.ts`): at batch 64 and 224 px one workgroup per channel would leave most of a
+ * GPU idle.
  *
  * The running statistics move in one more dispatch with the step's numbers as uniforms: the
  * formula multiplies by four host numbers, and each becomes a scalar tensor uploaded every step
@@ -19,6 +22,7 @@
 import type * as tf from "@tensorflow/tfjs-core";
 import { FUSED_KERNELS, type RunningStatsAttrs } from "@efficienttrain/core";
 import { type MultiOutputSpec, runMultiOutput, uniformValues } from "./multi_output.ts";
+import { splitColumnMoments, splitFromRowsNow } from "./column_sums.ts";
 import { normElementwise, type NormGroupSpec, normRunner, parameterGradients } from "./program.ts";
 
 const STATISTICS: NormGroupSpec = {
@@ -50,8 +54,8 @@ const PARAMETER_GRADIENTS = parameterGradients("bn_parameter_gradients", [
   "Mean",
   "Variance",
 ], {
-  dScale: "Dy[at] * (X[at] - Mean[group])",
-  dScaleFactor: "inverseSqrt(Variance[group] + uniforms.eps)",
+  dScale: "Dy[at] * (X[at] - Mean[c])",
+  dScaleFactor: "inverseSqrt(Variance[c] + uniforms.eps)",
   dOffset: "Dy[at]",
 });
 
@@ -101,17 +105,16 @@ function channelsOf(x: tf.TensorInfo): number[] {
 function forward(args: KernelArgs): tf.TensorInfo[] {
   const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
   const run = normRunner(args.backend, x, epsilonOf(args));
-  const [mean, variance] = run.groups(STATISTICS, [x], [channelsOf(x), channelsOf(x)]);
+  const [mean, variance] = run.layout.rows >= splitFromRowsNow()
+    ? splitColumnMoments(args.backend, x, run.layout)
+    : run.groups(STATISTICS, [x], [channelsOf(x), channelsOf(x)]);
   return [run.elementwise(NORMALISE, [x, scale, offset, mean, variance]), mean, variance];
 }
 
 function backward(args: KernelArgs): tf.TensorInfo[] {
   const { dy, x, scale, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
   const run = normRunner(args.backend, x, epsilonOf(args));
-  const [dScale, dOffset] = run.groups(PARAMETER_GRADIENTS, [dy, x, mean, variance], [
-    channelsOf(x),
-    channelsOf(x),
-  ]);
+  const [dScale, dOffset] = run.columnSums(PARAMETER_GRADIENTS, [dy, x, mean, variance]);
   const dx = run.elementwise(INPUT_GRADIENT, [dy, x, scale, mean, variance, dScale, dOffset]);
   return [dx, dScale, dOffset];
 }

@@ -7,8 +7,9 @@
  * forward, the row's mean, its centred variance (two passes for accuracy) and the normalised
  * row; backward, the two row means of `g = dy·scale` the input gradient needs (`mean(g)`,
  * `mean(g·x̂)`) and the input gradient itself. The parameter gradients are column sums over the
- * rows, both in one more dispatch. One dispatch forward and two backward, where tfjs's formula
- * takes ~10 and ~20.
+ * rows, both in one more dispatch (two from `SPLIT_FROM_ROWS` tokens on: `column_sums.ts`). One
+ * dispatch forward and two backward (three over long columns), where tfjs's formula takes ~10
+ * and ~20.
  *
  * @module
  */
@@ -87,15 +88,14 @@ function epsilonOf(args: KernelArgs): number {
   return (args.attrs as { epsilon: number }).epsilon;
 }
 
-/** `[rows]` and `[channels]` of `x`, channels last. */
-function axesOf(x: tf.TensorInfo): [number[], number[]] {
-  const channels = x.shape[x.shape.length - 1];
-  return [[x.shape.reduce((a, b) => a * b, 1) / channels], [channels]];
+/** `[rows]` of `x`, channels last. */
+function rowsOf(x: tf.TensorInfo): number[] {
+  return [x.shape.reduce((a, b) => a * b, 1) / x.shape[x.shape.length - 1]];
 }
 
 function forward(args: KernelArgs): tf.TensorInfo[] {
   const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
-  const [rows] = axesOf(x);
+  const rows = rowsOf(x);
   return normRunner(args.backend, x, epsilonOf(args)).groups(FORWARD, [x, scale, offset], [
     x.shape,
     rows,
@@ -105,13 +105,9 @@ function forward(args: KernelArgs): tf.TensorInfo[] {
 
 function backward(args: KernelArgs): tf.TensorInfo[] {
   const { dy, x, scale, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
-  const [, channels] = axesOf(x);
   const run = normRunner(args.backend, x, epsilonOf(args));
   const [dx] = run.groups(INPUT_GRADIENT, [dy, x, scale, mean, variance], [x.shape]);
-  const [dScale, dOffset] = run.groups(PARAMETER_GRADIENTS, [dy, x, mean, variance], [
-    channels,
-    channels,
-  ]);
+  const [dScale, dOffset] = run.columnSums(PARAMETER_GRADIENTS, [dy, x, mean, variance]);
   return [dx, dScale, dOffset];
 }
 

@@ -2,7 +2,8 @@
  * `@efficienttrain/backend-webgpu`: WGSL kernels on Deno's `navigator.gpu` — EfficientTrain's
  * low-frequency crop, the matrix resizes and the training kernels tfjs-webgpu lacks or runs
  * naively (fused AdamW, batch norm, layer norm, GELU, attention's head split, softmax's
- * gradient, the convolutions' filter gradients) — plus the shared GPUDevice they run on, which
+ * gradient, the convolutions' filter gradients, the norms' long column sums split over slices
+ * of the rows) — plus the shared GPUDevice they run on, which
  * can be tfjs-webgpu's own device (`useDevice`) so buffers move between them without a copy
  * through the host.
  *
@@ -20,5 +21,6 @@ export * from "./gelu.ts";
 export * from "./split_heads.ts";
 export * from "./softmax.ts";
 export * from "./conv_filter_grad.ts";
+export * from "./column_sums.ts";
 export * from "./training_kernels.ts";
 export type { WebGPUBackendLike } from "./program.ts";

@@ -10,6 +10,12 @@
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import { type MultiOutputSpec, runMultiOutput, type UniformValue } from "./multi_output.ts";
+import {
+  type ColumnLayout,
+  type ColumnSumsSpec,
+  splitColumnSums,
+  splitFromRowsNow,
+} from "./column_sums.ts";
 
 /** The part of tfjs-webgpu's backend the kernels use (public methods of its backend class). */
 export interface WebGPUBackendLike {
@@ -94,39 +100,56 @@ export interface NormGroupSpec {
 }
 
 /**
- * A norm's parameter gradients in one pass, one workgroup per channel: `DScale` is the column
- * sum of `dScale` times `dScaleFactor`, `DOffset` the column sum of `dOffset` (WGSL
- * expressions of the inputs, the row `k`, the channel `group` and the flat index `at`).
+ * A norm's parameter gradients as column sums: `DScale` is the column sum of `dScale` times
+ * `dScaleFactor`, `DOffset` the column sum of `dOffset` (WGSL expressions of the inputs, the
+ * row `k`, the channel `c` and the flat index `at`). {@link NormRunner}`.columnSums` runs them.
  *
  * @example
  * ```ts
  * import { parameterGradients } from "./program.ts";
  * const spec = parameterGradients("g", ["Dy", "X"], { dScale: "Dy[at] * X[at]", dOffset: "Dy[at]" });
- * console.assert(spec.outputs.join() === "DScale,DOffset" && spec.per === "channel");
+ * console.assert(spec.outputs.join() === "DScale,DOffset" && spec.terms[1] === "Dy[at]");
  * ```
  */
 export function parameterGradients(
   key: string,
   inputs: readonly string[],
   terms: { dScale: string; dOffset: string; dScaleFactor?: string },
-): NormGroupSpec {
+): ColumnSumsSpec {
   return {
     key,
-    per: "channel",
-    outputs: ["DScale", "DOffset"],
     inputs,
-    body: `var sumScale = 0.0;
-    var sumOffset = 0.0;
+    outputs: ["DScale", "DOffset"],
+    terms: [terms.dScale, terms.dOffset],
+    factors: [terms.dScaleFactor, undefined],
+  };
+}
+
+/** Column sums with one workgroup per channel: its lanes stride down the column. */
+function oneGroupPerChannel(spec: ColumnSumsSpec): NormGroupSpec {
+  const sums = spec.terms.map((_, i) => `var sum${i} = 0.0;`).join("\n    ");
+  const adds = spec.terms.map((term, i) => `sum${i} = sum${i} + ${term};`).join("\n      ");
+  const totals = spec.outputs.map((_, i) => {
+    const factor = spec.factors?.[i];
+    return `let total${i} = workgroupSum(lane, sum${i})${
+      factor === undefined ? "" : ` * ${factor}`
+    };`;
+  }).join("\n    ");
+  const writes = spec.outputs.map((name, i) => `${name}[c] = total${i};`).join("\n      ");
+  return {
+    key: spec.key,
+    per: "channel",
+    outputs: spec.outputs,
+    inputs: spec.inputs,
+    body: `let c = group;
+    ${sums}
     for (var k = lane; k < uniforms.rows; k = k + LANES) {
-      let at = k * uniforms.channels + group;
-      sumScale = sumScale + ${terms.dScale};
-      sumOffset = sumOffset + ${terms.dOffset};
+      let at = k * uniforms.channels + c;
+      ${adds}
     }
-    let dScale = workgroupSum(lane, sumScale) * ${terms.dScaleFactor ?? "1.0"};
-    let dOffset = workgroupSum(lane, sumOffset);
+    ${totals}
     if (lane == 0) {
-      DScale[group] = dScale;
-      DOffset[group] = dOffset;
+      ${writes}
     }`,
   };
 }
@@ -152,6 +175,8 @@ export function normElementwise(
 
 /** Runs a norm kernel's passes over one input `x`. */
 export interface NormRunner {
+  /** `x`'s rows and channels and the norm's epsilon. */
+  readonly layout: ColumnLayout;
   /** One dispatch of `spec`; `outputShapes` follow `spec.outputs`. */
   groups(
     spec: NormGroupSpec,
@@ -159,6 +184,11 @@ export interface NormRunner {
     outputShapes: readonly (readonly number[])[],
   ): tf.TensorInfo[];
   elementwise(spec: ElementwiseSpec, inputs: tf.TensorInfo[]): tf.TensorInfo;
+  /**
+   * `spec`'s column sums, `[channels]` each: one workgroup per channel in one dispatch, or from
+   * {@link SPLIT_FROM_ROWS} rows up, slices of the rows in two (`column_sums.ts`).
+   */
+  columnSums(spec: ColumnSumsSpec, inputs: tf.TensorInfo[]): tf.TensorInfo[];
 }
 
 /**
@@ -186,14 +216,21 @@ export function normRunner(
     { type: "int32", data: [channels] },
     { type: "float32", data: [eps] },
   ];
+  const groups: NormRunner["groups"] = (spec, inputs, outputShapes) => {
+    const [count, terms] = spec.per === "channel" ? [channels, rows] : [rows, channels];
+    const lanes = terms >= wideFrom ? 256 : 64;
+    const multi: MultiOutputSpec = { ...spec, uniforms: NORM_UNIFORMS, per: { lanes } };
+    return runMultiOutput(backend, multi, inputs, { outputShapes, count, uniforms });
+  };
+  const layout = { rows, channels, eps };
   return {
-    groups: (spec, inputs, outputShapes) => {
-      const [count, terms] = spec.per === "channel" ? [channels, rows] : [rows, channels];
-      const lanes = terms >= wideFrom ? 256 : 64;
-      const multi: MultiOutputSpec = { ...spec, uniforms: NORM_UNIFORMS, per: { lanes } };
-      return runMultiOutput(backend, multi, inputs, { outputShapes, count, uniforms });
-    },
+    layout,
+    groups,
     elementwise: (spec, inputs) =>
       gpu.runWebGPUProgram(new ElementwiseProgram(x.shape, spec), inputs, "float32", uniforms),
+    columnSums: (spec, inputs) =>
+      rows >= splitFromRowsNow()
+        ? splitColumnSums(backend, spec, inputs, layout)
+        : groups(oneGroupPerChannel(spec), inputs, spec.outputs.map(() => [channels])),
   };
 }
