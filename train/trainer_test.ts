@@ -47,6 +47,31 @@ Deno.test("train: learns the synthetic task through a stage change, without leak
   parts.model.dispose();
 });
 
+Deno.test("train: a change of side (and only that) asks the backend to drop its pooled buffers", async () => {
+  const parts = syntheticParts({ seed: 3, epochs: 4, small: 6 });
+  // tfjs-cpu has no pool; a spy stands in for the native backend's
+  const backend = tf.backend() as unknown as { releasePooled?: () => number };
+  const drops: number[] = [];
+  const stages: string[] = [];
+  backend.releasePooled = () => {
+    drops.push(stages.length);
+    return 0;
+  };
+  try {
+    await train(parts, {
+      settings: settings(),
+      runDir: await Deno.makeTempDir(),
+      log: (l) => l.startsWith("stage") && stages.push(l),
+    });
+  } finally {
+    delete backend.releasePooled;
+  }
+  assert.equal(stages.length, 1, `one stage change: ${stages}`);
+  // once, at the change to the full side, before its log line; not at the run's start
+  assert.deepEqual(drops, [0]);
+  parts.model.dispose();
+});
+
 Deno.test("train: Nesterov SGD learns the synthetic task too", async () => {
   const parts = syntheticParts({ seed: 3, epochs: 12, small: 6 });
   const result = await train(parts, {

@@ -11,7 +11,8 @@
  * of buffers no kernel will ask for again. Left there they would hold the cap and every new
  * side's buffer would be a fresh allocation for the rest of the run; so when a released buffer
  * does not fit under the cap, lengths not asked for in the last `staleTakes` allocations are
- * dropped first (the lengths of the current step are asked for every step and stay).
+ * dropped first (the lengths of the current step are asked for every step and stay). A caller
+ * that knows the side changes drops the whole pool at once (`releasePooled`).
  *
  * Safety: only buffers this backend allocated are pooled, and a buffer is never pooled once it
  * may be visible outside a tensor: after `readSync`/`read` (tfjs returns the array itself from
@@ -169,6 +170,30 @@ export class NativeBackendCPU extends MathBackendCPU {
       this.#lastTake.delete(length);
     }
     return this.#pooledBytes + bytes <= this.#maxPooledBytes;
+  }
+
+  /**
+   * Drop every pooled buffer (buffers in use are not touched) and return the bytes dropped.
+   * For a caller that knows the lengths are about to change, as a trainer does at a new input
+   * side: the previous side's buffers would otherwise hold the cap until they go stale, and
+   * until then every output of the new side would be a fresh allocation.
+   *
+   * @example
+   * ```ts
+   * import * as tf from "@tensorflow/tfjs-core";
+   * import { NativeBackendCPU } from "@efficienttrain/backend-native";
+   * const backend = new NativeBackendCPU();
+   * const id = backend.write(backend.take(16384), [16384], "float32");
+   * backend.disposeData(id);
+   * console.assert(backend.releasePooled() === 65536 && backend.pooledBytes === 0);
+   * ```
+   */
+  releasePooled(): number {
+    const bytes = this.#pooledBytes;
+    this.#free.clear();
+    this.#lastTake.clear();
+    this.#pooledBytes = 0;
+    return bytes;
   }
 
   override dispose(): void {

@@ -39,6 +39,23 @@ Deno.test("native pool: at the cap, lengths gone stale (a past stage's side) mak
   backend.dispose();
 });
 
+Deno.test("native pool: releasePooled empties the pool at once, so a new side's buffers pool from its first step", () => {
+  const backend = new NativeBackendCPU({ maxPooledBytes: 4 * BYTES });
+  const old = [0, 1, 2, 3].map(() => backend.take(LENGTH));
+  for (const b of old) backend.disposeData(backend.write(b, [LENGTH], "float32"));
+  const inUse = backend.take(2 * LENGTH);
+  assert.equal(backend.releasePooled(), 4 * BYTES);
+  assert.equal(backend.pooledBytes, 0);
+  assert.ok(!old.includes(backend.take(LENGTH)), "a dropped buffer is not handed out again");
+  // the buffer in use when the pool was dropped still pools when it is released
+  backend.disposeData(backend.write(inUse, [2 * LENGTH], "float32"));
+  assert.equal(backend.take(2 * LENGTH), inUse);
+  // and the first buffer of the new side pools at once
+  const first = cycle(backend, 2 * LENGTH);
+  assert.equal(backend.take(2 * LENGTH), first);
+  backend.dispose();
+});
+
 Deno.test("native pool: a length asked for every step is never dropped as stale", () => {
   const backend = new NativeBackendCPU({ maxPooledBytes: 2 * BYTES, staleTakes: 4 });
   const hot = backend.take(LENGTH);
