@@ -155,8 +155,6 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
   }
 
   let stage: StagePoint = curriculum.stageAt(tally.step / stepsPerEpoch);
-  // the side whose activation lengths the backend's buffer pool holds
-  let pooledSide = stage.imageSize;
   applyStage(stage, true);
   let lastCheckpointAt = performance.now();
   let windowStart = performance.now(), windowImages = 0, lastLoss = NaN;
@@ -175,6 +173,7 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
         const epochFloat = tally.step / stepsPerEpoch;
         const next = curriculum.stageAt(epochFloat);
         if (next.index !== stage.index || next.imageSize !== stage.imageSize) {
+          if (next.imageSize !== stage.imageSize) releasePooledBuffers();
           stage = next;
           applyStage(stage, false);
           tally.addTraining((performance.now() - stepStart) / 1000);
@@ -295,10 +294,6 @@ export async function train(parts: TrainerParts, options: TrainOptions): Promise
   }
 
   function applyStage(s: StagePoint, initial: boolean): void {
-    if (s.imageSize !== pooledSide) {
-      pooledSide = s.imageSize;
-      releasePooledBuffers();
-    }
     const size = model.nearestInputSize(s.imageSize);
     if (size !== model.inputSize) {
       const transforms = model.setInputSize(size);

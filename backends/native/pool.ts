@@ -197,9 +197,7 @@ export class NativeBackendCPU extends MathBackendCPU {
   }
 
   override dispose(): void {
-    this.#free.clear();
-    this.#lastTake.clear();
-    this.#pooledBytes = 0;
+    this.releasePooled();
     super.dispose();
   }
 }

@@ -98,16 +98,12 @@ function epsilonOf(args: KernelArgs): number {
   return (args.attrs as { varianceEpsilon: number }).varianceEpsilon;
 }
 
-function channelsOf(x: tf.TensorInfo): number[] {
-  return [x.shape[x.shape.length - 1]];
-}
-
 function forward(args: KernelArgs): tf.TensorInfo[] {
   const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
   const run = normRunner(args.backend, x, epsilonOf(args));
   const [mean, variance] = run.layout.rows >= splitFromRowsNow()
     ? splitColumnMoments(args.backend, x, run.layout)
-    : run.groups(STATISTICS, [x], [channelsOf(x), channelsOf(x)]);
+    : run.groups(STATISTICS, [x], [[run.layout.channels], [run.layout.channels]]);
   return [run.elementwise(NORMALISE, [x, scale, offset, mean, variance]), mean, variance];
 }
 

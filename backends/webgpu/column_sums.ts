@@ -284,6 +284,12 @@ function sliceThenCombine(
   return totals;
 }
 
+// A spec's two passes, built once: the kernels that use them run every training step.
+const splitPasses = new WeakMap<
+  ColumnSumsSpec,
+  { slices: MultiOutputSpec; combine: MultiOutputSpec }
+>();
+
 /**
  * The column sums of `spec` in two dispatches: the slices' sums, then their totals per channel.
  * `inputs` follow `spec.inputs`; the outputs are `[channels]` each, in `spec.outputs` order.
@@ -301,7 +307,13 @@ export function splitColumnSums(
   inputs: readonly tf.TensorInfo[],
   layout: ColumnLayout,
 ): tf.TensorInfo[] {
-  const passes = { slices: sliceSumsShader(spec), combine: combineSumsShader(spec) };
+  let passes = splitPasses.get(spec);
+  if (!passes) {
+    splitPasses.set(
+      spec,
+      passes = { slices: sliceSumsShader(spec), combine: combineSumsShader(spec) },
+    );
+  }
   return sliceThenCombine(backend, passes, inputs, layout, (split) => [
     { type: "int32", data: [split.slices] },
   ]);

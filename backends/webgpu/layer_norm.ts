@@ -88,19 +88,11 @@ function epsilonOf(args: KernelArgs): number {
   return (args.attrs as { epsilon: number }).epsilon;
 }
 
-/** `[rows]` of `x`, channels last. */
-function rowsOf(x: tf.TensorInfo): number[] {
-  return [x.shape.reduce((a, b) => a * b, 1) / x.shape[x.shape.length - 1]];
-}
-
 function forward(args: KernelArgs): tf.TensorInfo[] {
   const { x, scale, offset } = args.inputs as Record<string, tf.TensorInfo>;
-  const rows = rowsOf(x);
-  return normRunner(args.backend, x, epsilonOf(args)).groups(FORWARD, [x, scale, offset], [
-    x.shape,
-    rows,
-    rows,
-  ]);
+  const run = normRunner(args.backend, x, epsilonOf(args));
+  const rows = [run.layout.rows];
+  return run.groups(FORWARD, [x, scale, offset], [x.shape, rows, rows]);
 }
 
 function backward(args: KernelArgs): tf.TensorInfo[] {

@@ -125,8 +125,17 @@ export function parameterGradients(
   };
 }
 
+// A spec's one-workgroup pass, built once: the kernels that use it run every training step.
+const oneGroupPasses = new WeakMap<ColumnSumsSpec, NormGroupSpec>();
+
 /** Column sums with one workgroup per channel: its lanes stride down the column. */
 function oneGroupPerChannel(spec: ColumnSumsSpec): NormGroupSpec {
+  let pass = oneGroupPasses.get(spec);
+  if (!pass) oneGroupPasses.set(spec, pass = buildOneGroupPerChannel(spec));
+  return pass;
+}
+
+function buildOneGroupPerChannel(spec: ColumnSumsSpec): NormGroupSpec {
   const sums = spec.terms.map((_, i) => `var sum${i} = 0.0;`).join("\n    ");
   const adds = spec.terms.map((term, i) => `sum${i} = sum${i} + ${term};`).join("\n      ");
   const totals = spec.outputs.map((_, i) => {
