@@ -123,3 +123,31 @@ Deno.test("train CLI: --min-image-size floors the curriculum's sides and --size-
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test({
+  name:
+    "train CLI: efficienttrain++-replay replays its first two stages and takes as many steps as efficienttrain++",
+  sanitizeResources: false,
+  async fn() {
+    const out = await Deno.makeTempDir();
+    try {
+      const run = async (curriculum: string) => {
+        const output = await trainCommand([
+          `--out=${out}`,
+          `--run-name=${curriculum}`,
+          `--curriculum=${curriculum}`,
+          "--checkpoint-steps=0",
+        ]).output();
+        return { summary: summaryOf(output), log: new TextDecoder().decode(output.stderr) };
+      };
+      const plain = await run("efficienttrain++");
+      const replayed = await run("efficienttrain++-replay");
+      assert.match(replayed.log, /replay: stages 1 \(×2\), 2 \(×2\) train each loaded image/);
+      assert.doesNotMatch(plain.log, /replay:/);
+      assert.equal(replayed.summary.steps, plain.summary.steps);
+      assert.equal(typeof replayed.summary.top1, "number");
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});

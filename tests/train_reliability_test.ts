@@ -264,6 +264,37 @@ Deno.test("train CLI: a dataset smaller than one batch, and a curriculum too big
     decode(big.stderr),
     new RegExp(`curriculum ${file}.*exceeds the full image size 28`),
   );
+  // A stage batch the loop would not honour is refused rather than ignored.
+  const rebatched = `${dir}/rebatched.json`;
+  await Deno.writeTextFile(
+    rebatched,
+    JSON.stringify({
+      name: "rebatched",
+      progress: "epochs",
+      segments: [
+        { kind: "stage", size: 20, magnitude: 5, length: 1, batchSize: 32 },
+        { kind: "stage", size: 28, magnitude: 9, length: 1 },
+      ],
+    }),
+  );
+  const refused = await train(
+    [`--curriculum=${rebatched}`, "--epochs=2", `--out=${dir}`],
+    [
+      "--model=test_resnet",
+      "--data=mnist",
+      "--backend=wasm",
+      "--workers=0",
+      "--limit-train=64",
+      "--batch-size=16",
+    ],
+  ).output();
+  assert.equal(refused.code, 1);
+  assert.match(
+    decode(refused.stderr),
+    new RegExp(
+      `invalid batchSize \\(curriculum ${rebatched}, stage 1\\) = 32: the trainer keeps one batch size`,
+    ),
+  );
 });
 
 Deno.test("train CLI: a broken curriculum file fails before the backend starts or data loads", async () => {

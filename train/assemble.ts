@@ -85,5 +85,6 @@ export function stagePoints(resolved: ResolvedCurriculum): StagePoint[] {
     magnitude: s.magnitude,
     cropMethod: s.cropMethod,
     mixupScale: s.mixupScale ?? 1,
+    ...(s.replay === undefined ? {} : { replay: s.replay }),
   }));
 }

@@ -29,6 +29,7 @@ import { measureStepTimes, measureTrainingStepTimes } from "./profile.ts";
 import { formatDuration } from "./progress.ts";
 import { checkStageMaps, type StageMaps } from "./stage_maps.ts";
 import { lockRunDirectory } from "./run_lock.ts";
+import { defaultReplayBuffer, replayBatches } from "./replay.ts";
 
 /** What a finished job reports (also written as `summary.json`). */
 export interface JobSummary {
@@ -207,6 +208,21 @@ export function trainJob(
           : e
       ),
     );
+    // A stage's batchSize is for `curriculum export` (the authors' launchers change the batch per
+    // stage); this loop keeps one batch for the whole run, so a different one would be ignored.
+    const rebatched = resolved.stages.find((s) =>
+      s.batchSize !== undefined && s.batchSize !== settings.batchSize
+    );
+    if (rebatched !== undefined) {
+      return yield* Effect.fail(
+        new InvalidArgumentError({
+          argument: `batchSize (curriculum ${settings.curriculum}, stage ${rebatched.index + 1})`,
+          value: String(rebatched.batchSize),
+          reason: `the trainer keeps one batch size for the whole run (--batch-size ` +
+            `${settings.batchSize}); a stage's batchSize is read by \`curriculum export\` only`,
+        }),
+      );
+    }
     const maps = yield* Effect.try({
       try: () => checkStageMaps(model, resolved),
       catch: (e) => e,
@@ -322,12 +338,23 @@ export function trainJob(
       });
       reporter.info(`run directory: ${runDir}${resuming ? " (resuming)" : ""}`);
 
+      const plan = curriculumPlan(resolved);
+      const replayed = resolved.stages.filter((s) => (s.replay ?? 1) > 1);
+      if (replayed.length > 0) {
+        reporter.info(
+          `replay: stages ${replayed.map((s) => `${s.index + 1} (×${s.replay})`).join(", ")} ` +
+            `train each loaded image that many times, from a buffer of the stage's last ` +
+            `${defaultReplayBuffer(loader.batchesPerEpoch)} loaded batches`,
+        );
+      }
       const result = yield* trainer.run({
         model,
         numClasses,
         imageSize: H,
-        curriculum: curriculumPlan(resolved),
-        trainBatches: loader,
+        curriculum: plan,
+        trainBatches: replayed.length > 0
+          ? replayBatches(loader, { curriculum: plan, seed: settings.seed })
+          : loader,
         pipeline,
         testSet: evalSetOf(testSet),
       }, {

@@ -28,3 +28,4 @@ export * from "./stage_maps.ts";
 export * from "./resume.ts";
 export * from "./run_lock.ts";
 export * from "./compare_job.ts";
+export * from "./replay.ts";

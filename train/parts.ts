@@ -23,6 +23,8 @@ export interface StagePoint {
   readonly cropMethod: CropMethod | "none";
   /** Multiplier on Mixup/CutMix strength (1 = recipe strength). */
   readonly mixupScale: number;
+  /** EfficientTrain++'s replay factor: each loaded image serves this many steps (1 when absent). */
+  readonly replay?: number;
 }
 
 /** The curriculum as the loop consumes it: everything is a function of the epoch (float). */
