@@ -162,7 +162,10 @@ Deno.test({
     assert.equal(tagged.code, 0, tagged.out);
     const run = tagged.events.find((e) => e.startsWith("other run"));
     assert.ok(run, tagged.events.join(" | "));
-    assert.match(run, /--epochs-by-curriculum efficienttrain\+\+=15(\.0)? /);
+    assert.match(
+      run,
+      /--epochs-by-curriculum efficienttrain\+\+=15(\.0)?,efficienttrain\+\+-replay=15(\.0)? /,
+    );
     assert.match(run, /--compare-out \S+\/out\/variants\/resnet-etpp34 /);
   },
 });

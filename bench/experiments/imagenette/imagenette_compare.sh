@@ -32,7 +32,8 @@
 #     $OUT/variants/<family>-<TAG>/, outside the headline like LR's.
 #   MODEL: another model for the family's recipe (e.g. MODEL=resnet18, the full-width ResNet-18);
 #     like FLAGS it needs a TAG, and so does an ETPP_FRACTION other than 1/2.
-#   QUEUE1, QUEUE2: the curricula of the two queues, to run part of a family (one queue may be
+#   QUEUE1, QUEUE2: the curricula of the two queues, to run part of a family or another preset
+#     (efficienttrain++-replay gets EfficientTrain++'s budget; one queue may be
 #     empty when its core already has a partner run; the pairing is then the caller's job).
 #   BALLAST: empty to leave a queue's core idle once its runs are done (default: the family's
 #     forward and backward run there until the other queue is done, so no run is timed alone).
@@ -98,7 +99,7 @@ run() {
   mkdir -p "$dir"
   deno run -A cli/compare.ts --models "$model" --curricula "$curriculum" --seeds "$seed" \
     --data "$DATA" --image-size "$SIZE" --epochs "$EPOCHS" \
-    --epochs-by-curriculum "efficienttrain++=$ETPP" \
+    --epochs-by-curriculum "efficienttrain++=$ETPP,efficienttrain++-replay=$ETPP" \
     "${RECIPE_FLAGS[@]}" --max-hours "$MAX_HOURS" --eval-batch-size "$EVAL_BATCH" \
     --compare-out "$dir" "$@" \
     >>"$dir/$model-$curriculum-s$seed.log" 2>&1 || {
