@@ -134,8 +134,10 @@ export function replayBatches(
     });
   }
   const schedule = new ReplaySchedule((step) => options.curriculum.stageAt(step / perEpoch));
-  // The stage's loaded batches the buffer holds, by group; only the current stage's.
-  const held = new Map<number, HostBatch>();
+  // The stage's loaded batches the buffer holds, by group; only the current stage's. Each keeps
+  // the magnitude it was augmented at: the trainer reads a step's batch before it checks for a
+  // new stage, and asks again at the new magnitude when there is one.
+  const held = new Map<number, { readonly batch: HostBatch; readonly magnitude: number }>();
   let open: { iterator: AsyncIterator<HostBatch>; next: number; magnitude: number } | undefined;
 
   const closeOpen = async (): Promise<void> => {
@@ -167,16 +169,21 @@ export function replayBatches(
     const lowest = slot.factor === 1
       ? slot.group
       : Math.max(slot.stageFirstGroup, slot.group - bufferBatches + 1);
-    for (const g of held.keys()) if (g < lowest || g > slot.group) held.delete(g);
-    if (!held.has(slot.group)) held.set(slot.group, await load(slot.group, magnitude));
+    for (const [g, h] of held) {
+      if (g < lowest || g > slot.group || h.magnitude !== magnitude) held.delete(g);
+    }
+    if (!held.has(slot.group)) {
+      held.set(slot.group, { batch: await load(slot.group, magnitude), magnitude });
+    }
     const window: HostBatch[] = [];
     for (let g = lowest; g <= slot.group; g++) {
-      let b = held.get(g);
-      if (b === undefined) {
-        b = await source.batchAt(Math.floor(g / perEpoch), g % perEpoch, { magnitude });
-        held.set(g, b);
+      let h = held.get(g);
+      if (h === undefined) {
+        const batch = await source.batchAt(Math.floor(g / perEpoch), g % perEpoch, { magnitude });
+        h = { batch, magnitude };
+        held.set(g, h);
       }
-      window.push(b);
+      window.push(h.batch);
     }
     return window;
   };

@@ -132,6 +132,57 @@ Deno.test("replay: a new stage starts a new loaded batch and replays nothing fro
   for (const x of labels(got[10])) assert.ok(own.has(x), `step 10 replayed ${x} from the ×3 stage`);
 });
 
+Deno.test("replay: read as the trainer reads it (a new stage's first batch taken at the old magnitude, then asked again), it equals a run resumed there", async () => {
+  const images = Uint8Array.from({ length: COUNT * 4 * 4 * 3 }, (_, i) => (i * 37) % 251);
+  const rgb = imageSet(images, Int32Array.from({ length: COUNT }, (_, i) => i), {
+    height: 4,
+    width: 4,
+    channels: 3,
+  });
+  const augmented = () =>
+    new Loader(rgb, {
+      batchSize: BATCH,
+      seed: 3,
+      dropLast: true,
+      augment: { randAugment: { magnitude: 0, numOps: 2, prob: 1, magnitudeStd: 0 } },
+    });
+  // magnitudes 0, 9, 4 by stage: every stage's augmentation differs
+  const curriculum = {
+    stageAt: (epoch: number): StagePoint => ({
+      ...point(epoch < 1 ? 0 : epoch < 2 ? 1 : 2, epoch < 2 ? 2 : undefined),
+      magnitude: epoch < 1 ? 0 : epoch < 2 ? 9 : 4,
+    }),
+  };
+  const trainerOrder = async (start: number): Promise<number[][]> => {
+    const source = replayBatches(augmented(), { curriculum, seed: 5, bufferBatches: 2 });
+    const out: number[][] = [];
+    let step = start, stage = curriculum.stageAt(start / PER_EPOCH);
+    while (step < 3 * PER_EPOCH) {
+      const epoch = Math.floor(step / PER_EPOCH);
+      const it = source.batches(epoch, {
+        startBatch: step % PER_EPOCH,
+        magnitude: stage.magnitude,
+      });
+      for await (const b of it) {
+        const next = curriculum.stageAt(step / PER_EPOCH);
+        if (next.index !== stage.index) {
+          stage = next;
+          break;
+        }
+        out.push([...b.images]);
+        step++;
+        if (step % PER_EPOCH === 0) break;
+      }
+    }
+    await source.close();
+    return out;
+  };
+  const whole = await trainerOrder(0);
+  for (const start of [PER_EPOCH, 2 * PER_EPOCH, PER_EPOCH + 3]) {
+    assert.deepEqual(await trainerOrder(start), whole.slice(start), `from step ${start}`);
+  }
+});
+
 Deno.test("replay: a buffer of zero batches is refused naming the option", () => {
   assert.throws(
     () => replayBatches(loader(), { curriculum: plan([[1, 2]]), seed: 0, bufferBatches: 0 }),
