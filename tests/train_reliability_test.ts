@@ -236,63 +236,38 @@ Deno.test("train CLI: a dataset smaller than one batch, and a curriculum too big
     /invalid --batch-size = 32: the training set has 16 images, fewer than one batch of 32/,
   );
   const dir = await Deno.makeTempDir();
-  const file = `${dir}/big.json`;
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify({
-      name: "big",
-      progress: "epochs",
-      segments: [
-        { kind: "stage", size: 40, magnitude: 5, length: 1 },
-        { kind: "stage", size: 28, magnitude: 9, length: 1 },
+  // A two-stage curriculum file, run on 64 images at batch 16: the output of a refusal.
+  const withCurriculum = async (name: string, first: Record<string, unknown>) => {
+    const file = `${dir}/${name}.json`;
+    const segments = [{ kind: "stage", magnitude: 5, length: 1, ...first }, {
+      kind: "stage",
+      size: 28,
+      magnitude: 9,
+      length: 1,
+    }];
+    await Deno.writeTextFile(file, JSON.stringify({ name, progress: "epochs", segments }));
+    const output = await train(
+      [`--curriculum=${file}`, "--epochs=2", `--out=${dir}`],
+      [
+        "--model=test_resnet",
+        "--data=mnist",
+        "--backend=wasm",
+        "--workers=0",
+        "--limit-train=64",
+        "--batch-size=16",
       ],
-    }),
-  );
-  const big = await train(
-    [`--curriculum=${file}`, "--epochs=2", `--out=${dir}`],
-    [
-      "--model=test_resnet",
-      "--data=mnist",
-      "--backend=wasm",
-      "--workers=0",
-      "--limit-train=64",
-      "--batch-size=16",
-    ],
-  ).output();
-  assert.equal(big.code, 1);
-  assert.match(
-    decode(big.stderr),
-    new RegExp(`curriculum ${file}.*exceeds the full image size 28`),
-  );
+    ).output();
+    assert.equal(output.code, 1);
+    return { file, stderr: decode(output.stderr) };
+  };
+  const big = await withCurriculum("big", { size: 40 });
+  assert.match(big.stderr, new RegExp(`curriculum ${big.file}.*exceeds the full image size 28`));
   // A stage batch the loop would not honour is refused rather than ignored.
-  const rebatched = `${dir}/rebatched.json`;
-  await Deno.writeTextFile(
-    rebatched,
-    JSON.stringify({
-      name: "rebatched",
-      progress: "epochs",
-      segments: [
-        { kind: "stage", size: 20, magnitude: 5, length: 1, batchSize: 32 },
-        { kind: "stage", size: 28, magnitude: 9, length: 1 },
-      ],
-    }),
-  );
-  const refused = await train(
-    [`--curriculum=${rebatched}`, "--epochs=2", `--out=${dir}`],
-    [
-      "--model=test_resnet",
-      "--data=mnist",
-      "--backend=wasm",
-      "--workers=0",
-      "--limit-train=64",
-      "--batch-size=16",
-    ],
-  ).output();
-  assert.equal(refused.code, 1);
+  const rebatched = await withCurriculum("rebatched", { size: 20, batchSize: 32 });
   assert.match(
-    decode(refused.stderr),
+    rebatched.stderr,
     new RegExp(
-      `invalid batchSize \\(curriculum ${rebatched}, stage 1\\) = 32: the trainer keeps one batch size`,
+      `invalid batchSize \\(curriculum ${rebatched.file}, stage 1\\) = 32: the trainer keeps one batch size`,
     ),
   );
 });
