@@ -162,10 +162,33 @@ Deno.test({
     assert.equal(tagged.code, 0, tagged.out);
     const run = tagged.events.find((e) => e.startsWith("other run"));
     assert.ok(run, tagged.events.join(" | "));
+    // ResNet's runs of record are 25 epochs long: 3/4 of them is 18.75 equivalent epochs
+    assert.match(run, /--epochs 25 /);
     assert.match(
       run,
-      /--epochs-by-curriculum efficienttrain\+\+=15(\.0)?,efficienttrain\+\+-replay=15(\.0)? /,
+      /--epochs-by-curriculum efficienttrain\+\+=18\.75,efficienttrain\+\+-replay=18\.75 /,
     );
     assert.match(run, /--compare-out \S+\/out\/variants\/resnet-etpp34 /);
+  },
+});
+
+Deno.test({
+  name: "imagenette_compare.sh: a length other than the family's record needs a TAG",
+  ignore,
+  async fn() {
+    const env = { EPOCHS: "20", QUEUE1: "", QUEUE2: "efficienttrain++" };
+    const untagged = await runScript(env);
+    assert.equal(untagged.code, 2);
+    assert.match(untagged.out, /EPOCHS=20 for resnet \(its runs of record: 25\) needs a TAG/);
+    assert.deepEqual(untagged.events, []);
+    // the same length as the record's needs none; DeiT's record is 20 epochs
+    const deit = await runScript(env, ["deit"]);
+    assert.equal(deit.code, 0, deit.out);
+    const tagged = await runScript({ ...env, TAG: "e20" });
+    assert.equal(tagged.code, 0, tagged.out);
+    const run = tagged.events.find((e) => e.startsWith("other run"));
+    assert.ok(run, tagged.events.join(" | "));
+    assert.match(run, /--epochs 20 .*efficienttrain\+\+=10(\.0)?,/);
+    assert.match(run, /--compare-out \S+\/out\/variants\/resnet-e20 /);
   },
 });

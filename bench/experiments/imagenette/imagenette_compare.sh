@@ -23,7 +23,8 @@
 # Usage: bench/experiments/imagenette/imagenette_compare.sh [family ...]
 #   families: resnet convnext deit swin resnet-seed1 (default: all, in that order); <family>-seed<N>
 #     (resnet-seed1, convnext-seed1, ...) pairs that family's baseline and EfficientTrain at seed N
-#   env: DATA, OUT, EPOCHS (20), SIZE (128), ETPP_FRACTION (1/2), MAX_HOURS (4), EVAL_BATCH (100)
+#   env: DATA, OUT, EPOCHS (the family's: recipe_epochs, 25 for ResNet, 20 for the others; another
+#     needs a TAG), SIZE (128), ETPP_FRACTION (1/2), MAX_HOURS (4), EVAL_BATCH (100)
 #   LR: a peak learning rate other than the recipe's. Its runs go to $OUT/rates/<family>-lr<LR>/,
 #     outside the headline (which reads $OUT/<family>/ only), so a rate under study never mixes
 #     with the runs of record.
@@ -41,7 +42,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../../.."
 DATA=${DATA:-imagenette:../shared/data/imagenette2-224.tar.gz}
 OUT=${OUT:-bench/results/imagenette}
-EPOCHS=${EPOCHS:-20}
+EPOCHS=${EPOCHS:-}
 SIZE=${SIZE:-128}
 MAX_HOURS=${MAX_HOURS:-4}
 # Evaluation at 500 images of 128 px took a ConvNeXt-atto run from 6.5 to 12.5 GB (the models
@@ -54,7 +55,6 @@ export OMP_NUM_THREADS=1
 # EfficientTrain++'s budget is in 224²-equivalent epochs: half the baseline's compute, the
 # paper's "lower budget" setting (it matches the baselines at 2.0–2.9× less compute there).
 ETPP_FRACTION=${ETPP_FRACTION:-1/2}
-ETPP=$(python3 -c "print(round($EPOCHS * $ETPP_FRACTION, 3))")
 LR=${LR:-}
 FLAGS=${FLAGS:-}
 TAG=${TAG:-}
@@ -87,9 +87,11 @@ family_model() {
 
 # run <family> <seed> <curriculum>
 run() {
-  local family=$1 seed=$2 curriculum=$3 dir model
+  local family=$1 seed=$2 curriculum=$3 dir model epochs etpp
   dir=$(results "$family")
   model=$(family_model "$family")
+  epochs=${EPOCHS:-$(recipe_epochs "$family")}
+  etpp=$(python3 -c "print(round($epochs * $ETPP_FRACTION, 3))")
   # shellcheck disable=SC2046 # the recipe's flags, split on spaces
   set -- $(recipe_flags "$family")
   # a later --lr wins over the recipe's (the flags parser keeps the last)
@@ -98,8 +100,8 @@ run() {
   set -- "$@" $FLAGS
   mkdir -p "$dir"
   deno run -A cli/compare.ts --models "$model" --curricula "$curriculum" --seeds "$seed" \
-    --data "$DATA" --image-size "$SIZE" --epochs "$EPOCHS" \
-    --epochs-by-curriculum "efficienttrain++=$ETPP,efficienttrain++-replay=$ETPP" \
+    --data "$DATA" --image-size "$SIZE" --epochs "$epochs" \
+    --epochs-by-curriculum "efficienttrain++=$etpp,efficienttrain++-replay=$etpp" \
     "${RECIPE_FLAGS[@]}" --max-hours "$MAX_HOURS" --eval-batch-size "$EVAL_BATCH" \
     --compare-out "$dir" "$@" \
     >>"$dir/$model-$curriculum-s$seed.log" 2>&1 || {
@@ -167,6 +169,14 @@ pair() {
 
 families=("$@")
 [ ${#families[@]} -gt 0 ] || families=(resnet convnext deit swin resnet-seed1)
+# Another length would land in the family's folder, where the runs of record make it skip as done.
+for f in "${families[@]}"; do
+  own=$(recipe_epochs "${f%-seed*}") || exit 2
+  if [ -n "$EPOCHS" ] && [ "$EPOCHS" != "$own" ] && [ -z "$TAG" ]; then
+    echo "imagenette_compare.sh: EPOCHS=$EPOCHS for ${f%-seed*} (its runs of record: $own) needs a TAG naming the variant's folder" >&2
+    exit 2
+  fi
+done
 for f in "${families[@]}"; do
   echo "$(date -u +%FT%TZ) == $f"
   case $f in

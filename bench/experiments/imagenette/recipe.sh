@@ -24,6 +24,17 @@ recipe() {
   esac
 }
 
+# recipe_epochs <family>: the length of the family's runs of record. ResNet's baselines at 20
+# epochs still climbed at their last epochs and ended 0.3-0.5 points under 85 %; at 25 (the issue
+# allows 20-30) both seeds pass it (bench/results/imagenette/README.md, "ResNet").
+recipe_epochs() {
+  case $1 in
+    resnet) echo 25 ;;
+    convnext | deit | swin) echo 20 ;;
+    *) echo "unknown family '$1' (resnet, convnext, deit, swin)" >&2; return 2 ;;
+  esac
+}
+
 # The parts of a recipe line, so every script reads the format the same way.
 # recipe_model <family>: the model
 recipe_model() {
