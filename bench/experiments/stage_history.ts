@@ -1,8 +1,11 @@
 /**
  * Does a model's step at its final side cost more after it trained at smaller sides? The DeiT
  * EfficientTrain++ run of record (3×3 tokens for its first stages) took ~1.5× as long per step at
- * 96 and 128 px as the sibling runs at the same sides. This times forward + backward at the final
- * side on a fresh model, then again after `--steps` steps at each earlier side, in one process.
+ * 96 and 128 px as the sibling runs at the same sides. This runs `--steps` steps at each earlier
+ * side, then times forward + backward at the final side, in the run's order, dropping the native
+ * backend's buffer pool at each change of side as the trainer does; then the same on a fresh
+ * model. (The first version timed the fresh model first, which pooled the final side's buffers
+ * before the history ran and hid the pool's cost at a new side.)
  *
  *   OMP_NUM_THREADS=1 taskset -c 0 deno run -A bench/experiments/stage_history.ts \
  *     --model deit_tiny_patch16_224 --final 128 --history 48,96
@@ -11,7 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
-import { type BackendName } from "@efficienttrain/core";
+import { type BackendName, type Model } from "@efficienttrain/core";
 import { initBackend } from "@efficienttrain/backend-tfjs";
 import { createModel } from "@efficienttrain/models";
 import { measureStepTimes } from "@efficienttrain/train";
@@ -33,23 +36,29 @@ if (![final, batchSize, steps, ...history].every((v) => Number.isInteger(v) && v
   throw new Error(`stage_history: sides, --steps and --batch must be positive integers`);
 }
 await initBackend(values.backend as BackendName);
-const model = createModel(values.model, { seed: 0, numClasses: 10, imgSize: final });
 const options = { batchSize, channels: 3, numClasses: 10, steps: 5 };
 // the native backend's pool of output buffers, in MB, when it has one
-const pooled = (): string => {
-  const bytes = (tf.backend() as { pooledBytes?: number }).pooledBytes;
-  return bytes === undefined ? "" : `, ${(bytes / 2 ** 20).toFixed(0)} MB pooled`;
-};
-const ms = async (): Promise<string> => {
+const pool = tf.backend() as { pooledBytes?: number; releasePooled?: () => number };
+const pooled = (): string =>
+  pool.pooledBytes === undefined ? "" : `, ${(pool.pooledBytes / 2 ** 20).toFixed(0)} MB pooled`;
+const ms = async (model: Model): Promise<string> => {
+  pool.releasePooled?.();
   const t = await measureStepTimes(model, [final], options);
   return `${(1000 * batchSize * t.min[final]).toFixed(0)} ms (median ${
     (1000 * batchSize * t.median[final]).toFixed(0)
   })${pooled()}`;
 };
-console.log(`${values.model} at ${final}, fresh: ${await ms()} per batch of ${batchSize}`);
+const trained = createModel(values.model, { seed: 0, numClasses: 10, imgSize: final });
 for (const side of history) {
+  pool.releasePooled?.();
   // measureStepTimes leaves the model at its original side; these steps are the stage's
-  await measureStepTimes(model, [side], { ...options, steps });
-  console.log(`after ${steps} steps at ${side}: ${await ms()}`);
+  await measureStepTimes(trained, [side], { ...options, steps });
+  console.log(`${steps} steps at ${side}${pooled()}`);
 }
-model.dispose();
+console.log(
+  `${values.model} at ${final} after that history: ${await ms(trained)} per batch of ${batchSize}`,
+);
+trained.dispose();
+const fresh = createModel(values.model, { seed: 0, numClasses: 10, imgSize: final });
+console.log(`${values.model} at ${final}, fresh: ${await ms(fresh)}`);
+fresh.dispose();
