@@ -340,11 +340,12 @@ export function trainJob(
 
       const plan = curriculumPlan(resolved);
       const replayed = resolved.stages.filter((s) => (s.replay ?? 1) > 1);
+      const bufferBatches = defaultReplayBuffer(loader.batchesPerEpoch);
       if (replayed.length > 0) {
         reporter.info(
           `replay: stages ${replayed.map((s) => `${s.index + 1} (×${s.replay})`).join(", ")} ` +
             `train each loaded image that many times, from a buffer of the stage's last ` +
-            `${defaultReplayBuffer(loader.batchesPerEpoch)} loaded batches`,
+            `${bufferBatches} loaded batches`,
         );
       }
       const result = yield* trainer.run({
@@ -353,7 +354,7 @@ export function trainJob(
         imageSize: H,
         curriculum: plan,
         trainBatches: replayed.length > 0
-          ? replayBatches(loader, { curriculum: plan, seed: settings.seed })
+          ? replayBatches(loader, { curriculum: plan, seed: settings.seed, bufferBatches })
           : loader,
         pipeline,
         testSet: evalSetOf(testSet),
