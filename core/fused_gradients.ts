@@ -8,13 +8,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { FUSED_KERNELS } from "./kernel_names.ts";
+import { type AttentionAttrs, FUSED_KERNELS } from "./kernel_names.ts";
 
 let registered = false;
 
 /**
- * Register the gradients of the fused batch norm, layer norm, GELU and head-split kernels with
- * tfjs, and route tfjs's `Softmax` gradient and the filter gradients of `Conv2D` and
+ * Register the gradients of the fused batch norm, layer norm, GELU, head-split and attention
+ * kernels with tfjs, and route tfjs's `Softmax` gradient and the filter gradients of `Conv2D` and
  * `DepthwiseConv2dNative` through fused kernels where the backend has them. Idempotent; a
  * backend calls it when it registers the kernels.
  *
@@ -107,6 +107,32 @@ export function registerFusedGradients(): void {
             attrs as tf.NamedAttrMap,
           ) as tf.Tensor,
       };
+    },
+  });
+  tf.registerGradient({
+    kernelName: FUSED_KERNELS.attention,
+    inputsToSave: ["q", "k", "v"],
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved, attrs) => {
+      const [dy] = dys as tf.Tensor[];
+      const [q, k, v, probs] = saved;
+      // one kernel call for all four, outside the thunks (each runs in its own tidy)
+      const [dq, dk, dv, dScores] = tf.engine().runKernel(
+        FUSED_KERNELS.attentionGrad,
+        { dy, q, k, v, probs } as unknown as tf.NamedTensorMap,
+        attrs as tf.NamedAttrMap,
+      ) as tf.Tensor[];
+      const { biasGroups } = attrs as unknown as AttentionAttrs;
+      // the bias is not needed for its gradient: the groups that share a bias group sum
+      const dBias = (): tf.Tensor => {
+        const [g, heads, n] = dScores.shape;
+        const perBias = biasGroups * heads * n * n;
+        return tf.reshape(
+          tf.sum(tf.reshape(dScores, [g / biasGroups, perBias]), 0),
+          [biasGroups, heads, n, n],
+        );
+      };
+      return { q: () => dq, k: () => dk, v: () => dv, bias: dBias };
     },
   });
 }

@@ -62,7 +62,36 @@ export const FUSED_KERNELS = {
   conv2dFilterGrad: "EtConv2DFilterGrad",
   /** Depthwise convolution's filter gradient (channel multiplier 1): as `conv2dFilterGrad`. */
   depthwiseFilterGrad: "EtDepthwiseFilterGrad",
+  /**
+   * Scaled dot-product attention with the heads merged back: inputs `q` (already scaled), `k`,
+   * `v`, each `[G, heads, N, headDim]`, and optionally `bias` `[G', heads, N, N]` added to the
+   * scores, group g reading bias group g mod G' (Swin's relative position bias and shift mask);
+   * outputs the tokens `[G, N, heads·headDim]` and the probabilities `[G, heads, N, N]` (kept
+   * for the gradient); attributes {@link AttentionAttrs}.
+   */
+  attention: "EtAttention",
+  /**
+   * Attention's gradient: inputs `dy` (the tokens'), `q`, `k`, `v` and the probabilities;
+   * outputs `dq`, `dk`, `dv` and the scores' gradient `[G, heads, N, N]` (the bias's, before
+   * its sum over the groups that share it); the same attributes.
+   */
+  attentionGrad: "EtAttentionGrad",
 } as const;
+
+/**
+ * Attention's attributes: how many bias groups G' the scores add (0: no bias).
+ *
+ * @example
+ * ```ts
+ * import type { AttentionAttrs } from "@efficienttrain/core";
+ * const windows = 4;
+ * const attrs: AttentionAttrs = { biasGroups: windows };
+ * console.assert(attrs.biasGroups === 4);
+ * ```
+ */
+export interface AttentionAttrs {
+  readonly biasGroups: number;
+}
 
 /**
  * The head split's attributes: the number of heads and the factor q is scaled by

@@ -36,7 +36,7 @@ import {
   roll2d,
   SpecList,
 } from "./layers.ts";
-import { mergeHeads, splitHeads } from "./attention.ts";
+import { attention, splitHeads } from "./attention.ts";
 import { bicubicMatrix2d, resampleRelPosTable } from "./resample.ts";
 
 /** Architecture of one Swin variant. */
@@ -362,18 +362,15 @@ class Swin extends SpecModel {
 
     const qkv = linear(tokens, this.p(`${p}.attn.qkv.weight`), this.p(`${p}.attn.qkv.bias`));
     const [q, k, v] = splitHeads(qkv, heads, { scale: hd ** -0.5 });
-    let attn = tf.matMul(q, k, false, true);
     const table = this.p(`${p}.attn.relative_position_bias_table`);
     const bias = tf.reshape(tf.transpose(tf.matMul(options.consts.gather, table)), [heads, n, n]);
     const mask = s > 0 ? options.consts.mask : undefined;
-    // bias (and mask) are added on flattened views so broadcasting stays rank ≤ 2
-    attn = mask
-      ? tf.add(tf.reshape(attn, [b, nw * heads * n * n]), tf.reshape(tf.add(mask, bias), [-1]))
-      : tf.add(tf.reshape(attn, [b * nw, heads * n * n]), tf.reshape(bias, [-1]));
-    attn = tf.reshape(attn, [b * nw, heads, n, n]);
-    attn = tf.softmax(attn);
+    // one bias per window when shifted (its mask differs per window), else one for all
+    const windowBias = mask
+      ? tf.reshape(tf.add(mask, bias), [nw, heads, n, n])
+      : tf.reshape(bias, [1, heads, n, n]);
     const o = linear(
-      mergeHeads(tf.matMul(attn, v)),
+      attention(q, k, v, { bias: windowBias as tfTypes.Tensor4D }),
       this.p(`${p}.attn.proj.weight`),
       this.p(`${p}.attn.proj.bias`),
     );

@@ -23,7 +23,7 @@ import {
   SpecModel,
 } from "./base.ts";
 import { conv2d, dropPath, dropPathRates, gelu, layerNorm, linear, SpecList } from "./layers.ts";
-import { mergeHeads, splitHeads } from "./attention.ts";
+import { attention as scaledDotProduct, splitHeads } from "./attention.ts";
 import { bicubicMatrix2d, resamplePosEmbed } from "./resample.ts";
 
 /** Architecture of one ViT/DeiT variant. */
@@ -133,8 +133,7 @@ function attention(
 ): tfTypes.Tensor3D {
   const hd = x.shape[2] / heads;
   const [q, k, v] = splitHeads(linear(x, w.qkv, w.qkvB), heads, { scale: hd ** -0.5 });
-  const attn = tf.softmax(tf.matMul(q, k, false, true));
-  return linear(mergeHeads(tf.matMul(attn, v)), w.proj, w.projB);
+  return linear(scaledDotProduct(q, k, v), w.proj, w.projB);
 }
 
 class ViT extends SpecModel {

@@ -2,7 +2,8 @@
  * Attention's fused kernels on tfjs-webgpu against tfjs-cpu's formulas, over swept shapes
  * (batch 1, one token, one head, head widths 1 and odd, DeiT's class token making N odd, rows
  * past the workgroup widths and past one dispatch dimension): the head split (q, k, v and the
- * gradient of qkv through all three) and softmax's gradient. The whole DeiT and Swin training
+ * gradient of qkv through all three), softmax's gradient, and scaled dot-product attention
+ * (tokens, and the gradients of q, k, v and Swin's per-window bias). The whole DeiT and Swin training
  * steps that use them are in `webgpu_training_kernels_test.ts`. Runs on llvmpipe; skipped
  * without an adapter.
  */
@@ -10,7 +11,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { FUSED_KERNELS, Rng } from "@efficienttrain/core";
-import { splitHeads } from "@efficienttrain/models";
+import { attention, splitHeads } from "@efficienttrain/models";
 import { dispatchesOf, random, startWebgpu, worstRelative } from "./webgpu_util.ts";
 
 const ignore = !(await startWebgpu());
@@ -133,5 +134,89 @@ Deno.test({
       assert.ok(err < 1e-4, `[${shape}] dx: relative error ${err}`);
     }
     await tf.setBackend("webgpu");
+  },
+});
+
+/** `[groups, heads, tokens, headDim, biasGroups (0: no bias), q's magnitude]` */
+const ATTENTION_SHAPES: readonly [number, number, number, number, number, number?][] = [
+  [1, 1, 1, 1, 0],
+  [1, 1, 1, 3, 1],
+  [2, 3, 5, 7, 0],
+  [1, 3, 17, 16, 0], // DeiT-like: 4×4 patches plus the class token
+  [4, 2, 16, 8, 2], // Swin-like: two images of two 4×4 windows, a bias per window
+  [3, 1, 9, 4, 3],
+  [2, 2, 65, 8, 1], // a row longer than the workgroup's 64 lanes
+  [1, 1, 7, 70, 0], // a head wider than the lanes
+  [2, 2, 9, 16, 1, 300], // scores in the thousands: exp overflows unless the row's max comes off
+];
+
+/** attention's tokens and d(Σ tokens·w)/d(q, k, v, bias) on `backend`, and the kernels run. */
+async function attentionOn(
+  backend: string,
+  shape: readonly [number, number, number, number, number, number?],
+): Promise<{ values: Float32Array[]; kernels: readonly string[] }> {
+  await tf.setBackend(backend);
+  const [g, heads, n, headDim, biasGroups, magnitude = 1] = shape;
+  const rng = new Rng(shape.reduce((a: number, x) => a * 17 + (x ?? 0), 3));
+  const headShape = [g, heads, n, headDim];
+  const [q, k, v] = [magnitude, 1, 1].map((m) => tf.tensor(random(headShape, rng, m), headShape));
+  const biasShape = [Math.max(biasGroups, 1), heads, n, n];
+  const bias = tf.tensor(random(biasShape, rng, 2), biasShape);
+  const w = tf.tensor(random([g, n, heads * headDim], rng, 1), [g, n, heads * headDim]);
+  const run = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+    attention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, {
+      bias: biasGroups > 0 ? b as tf.Tensor4D : undefined,
+    });
+  const profile = await tf.profile(() => {
+    const tokens = run(q, k, v, bias);
+    const loss = (...xs: tf.Tensor[]): tf.Tensor =>
+      tf.sum(tf.mul(run(xs[0], xs[1], xs[2], xs[3]), w));
+    return [tokens, ...tf.grads(loss)(biasGroups > 0 ? [q, k, v, bias] : [q, k, v])];
+  });
+  const all = profile.result as tf.Tensor[];
+  const values = await Promise.all(all.map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose([...all, q, k, v, bias, w]);
+  return { values, kernels: profile.kernelNames };
+}
+
+Deno.test({
+  name: "webgpu: fused attention and its gradients match tfjs-cpu's formula over swept shapes",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    for (const shape of ATTENTION_SHAPES) {
+      const gpu = await attentionOn("webgpu", shape);
+      const cpu = await attentionOn("cpu", shape);
+      assert.ok(gpu.kernels.includes(FUSED_KERNELS.attention), `[${shape}]: fused forward ran`);
+      assert.ok(gpu.kernels.includes(FUSED_KERNELS.attentionGrad), `[${shape}]: fused backward`);
+      assert.ok(!cpu.kernels.includes(FUSED_KERNELS.attention), `[${shape}]: cpu formula`);
+      assert.equal(gpu.values.length, cpu.values.length);
+      ["tokens", "dq", "dk", "dv", "dbias"].slice(0, cpu.values.length).forEach((what, i) => {
+        const err = worstRelative(gpu.values[i], cpu.values[i]);
+        assert.ok(err < 1e-4, `[${shape}] ${what}: relative error ${err}`);
+      });
+    }
+    await tf.setBackend("webgpu");
+  },
+});
+
+Deno.test({
+  name: "webgpu: fused attention is one dispatch forward and two backward",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await tf.setBackend("webgpu");
+    const attrs = { biasGroups: 0 } as unknown as tf.NamedAttrMap;
+    const t = tf.ones([2, 3, 5, 4]);
+    const probs = tf.ones([2, 3, 5, 5]);
+    const dy = tf.ones([2, 5, 12]);
+    const run = (name: string, inputs: Record<string, tf.Tensor>) => () =>
+      tf.engine().runKernel(name, inputs as tf.NamedTensorMap, attrs) as tf.Tensor[];
+    assert.equal(dispatchesOf(run(FUSED_KERNELS.attention, { q: t, k: t, v: t })), 1);
+    const grad = run(FUSED_KERNELS.attentionGrad, { dy, q: t, k: t, v: t, probs });
+    assert.equal(dispatchesOf(grad), 2, "backward");
+    tf.dispose([t, probs, dy]);
   },
 });

@@ -215,6 +215,7 @@ Deno.test({
       }
       if (name === "test_deit" || name === "test_swin") {
         assert.ok(gpu.kernels.includes(FUSED_KERNELS.splitHeadsGrad), `${name}: fused head split`);
+        assert.ok(gpu.kernels.includes(FUSED_KERNELS.attentionGrad), `${name}: fused attention`);
       }
     }
     await tf.setBackend("webgpu");

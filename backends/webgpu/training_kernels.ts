@@ -1,7 +1,7 @@
 /**
  * The WGSL training kernels this package adds to tfjs's `webgpu` backend, registered in one
- * call: the fused AdamW update, batch norm, layer norm, GELU and attention's head split forward
- * and backward, softmax's gradient and the convolutions' filter gradients (the gradients come
+ * call: the fused AdamW update, batch norm, layer norm, GELU, attention's head split and scaled
+ * dot-product attention forward and backward, softmax's gradient and the convolutions' filter gradients (the gradients come
  * from `@efficienttrain/core`, shared with the native backend).
  *
  * @module
@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { registerFusedGradients } from "@efficienttrain/core";
 import { adamWWebgpuKernel } from "./adamw.ts";
+import { attentionWebgpuKernels } from "./attention.ts";
 import { batchNormWebgpuKernels } from "./batch_norm.ts";
 import { convFilterGradWebgpuKernels } from "./conv_filter_grad.ts";
 import { geluWebgpuKernels } from "./gelu.ts";
@@ -36,6 +37,7 @@ export function registerWebgpuTrainingKernels(): void {
     ...layerNormWebgpuKernels(),
     ...geluWebgpuKernels(),
     ...splitHeadsWebgpuKernels(),
+    ...attentionWebgpuKernels(),
     softmaxGradWebgpuKernel(),
     ...convFilterGradWebgpuKernels(),
   ];
