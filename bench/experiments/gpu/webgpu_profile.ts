@@ -9,9 +9,9 @@
  *        [--models a@side,b@side] [--batch N] [--tfjs-formulas]
  *
  * `--tfjs-formulas` unregisters the project's WGSL training kernels (fused AdamW, batch norm,
- * layer norm, GELU, the attention head split, softmax's gradient, the convolutions' filter
- * gradients) so the step runs tfjs's own formulas and programs, for the before/after of the
- * engine; its results go to `<adapter>-tfjs-formulas.{json,md}`.
+ * layer norm, GELU, the attention head split, scaled dot-product attention, softmax's gradient,
+ * the convolutions' filter gradients) so the step runs tfjs's own formulas and programs, for the
+ * before/after of the engine; its results go to `<adapter>-tfjs-formulas.{json,md}`.
  *
  * One training step per iteration as the trainer takes it: forward, backward, the project's
  * AdamW (fused into one kernel per parameter where the backend has it), one read of the loss.
