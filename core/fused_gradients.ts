@@ -13,10 +13,10 @@ import { type AttentionAttrs, FUSED_KERNELS } from "./kernel_names.ts";
 let registered = false;
 
 /**
- * Register the gradients of the fused batch norm, layer norm, GELU, head-split and attention
- * kernels with tfjs, and route tfjs's `Softmax` gradient and the filter gradients of `Conv2D` and
- * `DepthwiseConv2dNative` through fused kernels where the backend has them. Idempotent; a
- * backend calls it when it registers the kernels.
+ * Register the gradients of the fused batch norm, layer norm, GELU, head-split, attention and
+ * window partition kernels with tfjs, and route tfjs's `Softmax` gradient and the filter
+ * gradients of `Conv2D` and `DepthwiseConv2dNative` through fused kernels where the backend has
+ * them. Idempotent; a backend calls it when it registers the kernels.
  *
  * @example
  * ```ts
@@ -135,6 +135,26 @@ export function registerFusedGradients(): void {
       return { q: () => dq, k: () => dk, v: () => dv, bias: dBias };
     },
   });
+  // each is the other's inverse permutation, so each is the other's gradient
+  for (
+    const [forward, inverse, input] of [
+      [FUSED_KERNELS.windowPartition, FUSED_KERNELS.windowMerge, "x"],
+      [FUSED_KERNELS.windowMerge, FUSED_KERNELS.windowPartition, "tokens"],
+    ] as const
+  ) {
+    const inverseInput = input === "x" ? "tokens" : "x";
+    tf.registerGradient({
+      kernelName: forward,
+      gradFunc: (dy, _saved, attrs) => ({
+        [input]: () =>
+          tf.engine().runKernel(
+            inverse,
+            { [inverseInput]: dy } as unknown as tf.NamedTensorMap,
+            attrs as tf.NamedAttrMap,
+          ) as tf.Tensor,
+      }),
+    });
+  }
 }
 
 /**

@@ -76,7 +76,35 @@ export const FUSED_KERNELS = {
    * its sum over the groups that share it); the same attributes.
    */
   attentionGrad: "EtAttentionGrad",
+  /**
+   * Swin's window partition after its cyclic shift: input `x` `[B, side, side, C]`; output the
+   * windows' tokens `[B·(side/window)², window², C]`, from `x` rolled by −shift on both spatial
+   * axes; attributes {@link WindowAttrs}. A permutation: its gradient is `windowMerge`.
+   */
+  windowPartition: "EtWindowPartition",
+  /**
+   * The inverse of `windowPartition`: input `tokens`; output `[B, side, side, C]` rolled back by
+   * +shift; the same attributes. Its gradient is `windowPartition`.
+   */
+  windowMerge: "EtWindowMerge",
 } as const;
+
+/**
+ * The window geometry of {@link FUSED_KERNELS}`.windowPartition` and `.windowMerge`: the map's
+ * side, the window's side (dividing it) and the cyclic shift (0 ≤ shift < side).
+ *
+ * @example
+ * ```ts
+ * import type { WindowAttrs } from "@efficienttrain/core";
+ * const attrs: WindowAttrs = { side: 8, window: 4, shift: 2 };
+ * console.assert(attrs.side % attrs.window === 0);
+ * ```
+ */
+export interface WindowAttrs {
+  readonly side: number;
+  readonly window: number;
+  readonly shift: number;
+}
 
 /**
  * Attention's attributes: how many bias groups G' the scores add (0: no bias).

@@ -30,6 +30,7 @@ export {
 } from "./base.ts";
 export * from "./layers.ts";
 export * from "./attention.ts";
+export * from "./windows.ts";
 export * from "./resample.ts";
 export * from "./resnet.ts";
 export * from "./convnext.ts";

@@ -26,17 +26,9 @@ import {
   type ResolvedOptions,
   SpecModel,
 } from "./base.ts";
-import {
-  conv2d,
-  dropPath,
-  dropPathRates,
-  gelu,
-  layerNorm,
-  linear,
-  roll2d,
-  SpecList,
-} from "./layers.ts";
+import { conv2d, dropPath, dropPathRates, gelu, layerNorm, linear, SpecList } from "./layers.ts";
 import { attention, splitHeads } from "./attention.ts";
+import { windowMerge, windowPartition } from "./windows.ts";
 import { bicubicMatrix2d, resampleRelPosTable } from "./resample.ts";
 
 /** Architecture of one Swin variant. */
@@ -346,20 +338,14 @@ class Swin extends SpecModel {
     p: string,
     options: { heads: number; consts: StageConsts; shifted: boolean; dpr: number; rng?: Rng },
   ): tfTypes.Tensor4D {
-    const [b, r, , c] = x.shape;
+    const [, r, , c] = x.shape;
     const { window: w, shift } = options.consts.geo;
     const s = options.shifted ? shift : 0;
     const n = w * w, per = r / w, nw = per * per, heads = options.heads, hd = c / heads;
     const ln = <T extends tfTypes.Tensor>(y: T, name: string): T =>
       layerNorm(y, this.p(`${p}.${name}.weight`), this.p(`${p}.${name}.bias`), EPS);
 
-    let h = ln(x, "norm1");
-    if (s > 0) h = roll2d(h, -s);
-    // window partition with rank-4 transposes only (rank-6 transposes are not on every backend)
-    let win = tf.reshape(h, [b * per, w, per, w * c]);
-    win = tf.transpose(win, [0, 2, 1, 3]);
-    const tokens = tf.reshape(win, [b * nw, n, c]) as tfTypes.Tensor3D;
-
+    const tokens = windowPartition(ln(x, "norm1"), w, { shift: s });
     const qkv = linear(tokens, this.p(`${p}.attn.qkv.weight`), this.p(`${p}.attn.qkv.bias`));
     const [q, k, v] = splitHeads(qkv, heads, { scale: hd ** -0.5 });
     const table = this.p(`${p}.attn.relative_position_bias_table`);
@@ -375,9 +361,7 @@ class Swin extends SpecModel {
       this.p(`${p}.attn.proj.bias`),
     );
 
-    let y = tf.reshape(o, [b * per, per, w, w * c]);
-    y = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [b, r, r, c]) as tfTypes.Tensor4D;
-    if (s > 0) y = roll2d(y as tfTypes.Tensor4D, s);
+    const y = windowMerge(o, w, { side: r, shift: s });
     const x1 = tf.add(x, dropPath(y, options.dpr, options.rng)) as tfTypes.Tensor4D;
     let m = gelu(
       linear(ln(x1, "norm2"), this.p(`${p}.mlp.fc1.weight`), this.p(`${p}.mlp.fc1.bias`)),

@@ -3,7 +3,8 @@
  * (batch 1, one token, one head, head widths 1 and odd, DeiT's class token making N odd, rows
  * past the workgroup widths and past one dispatch dimension): the head split (q, k, v and the
  * gradient of qkv through all three), softmax's gradient, and scaled dot-product attention
- * (tokens, and the gradients of q, k, v and Swin's per-window bias). The whole DeiT and Swin training
+ * (tokens, and the gradients of q, k, v and Swin's per-window bias), and Swin's shifted window
+ * partition and merge. The whole DeiT and Swin training
  * steps that use them are in `webgpu_training_kernels_test.ts`. Runs on llvmpipe; skipped
  * without an adapter.
  */
@@ -11,7 +12,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { FUSED_KERNELS, Rng } from "@efficienttrain/core";
-import { attention, splitHeads } from "@efficienttrain/models";
+import { attention, splitHeads, windowMerge, windowPartition } from "@efficienttrain/models";
 import { dispatchesOf, random, startWebgpu, worstRelative } from "./webgpu_util.ts";
 
 const ignore = !(await startWebgpu());
@@ -218,5 +219,80 @@ Deno.test({
     const grad = run(FUSED_KERNELS.attentionGrad, { dy, q: t, k: t, v: t, probs });
     assert.equal(dispatchesOf(grad), 2, "backward");
     tf.dispose([t, probs, dy]);
+  },
+});
+
+/** `[batch, side, window, shift, channels]` */
+const WINDOW_SHAPES: readonly [number, number, number, number, number][] = [
+  [1, 1, 1, 0, 1],
+  [1, 2, 1, 1, 3],
+  [2, 4, 2, 1, 5],
+  [1, 8, 4, 2, 3], // Swin's shift: half a window
+  [2, 6, 3, 1, 4], // odd windows
+  [3, 7, 7, 3, 2], // one window per image, shifted
+  [1, 16, 4, 0, 64],
+];
+
+/** Both ops' outputs and gradients (of Σ out·w) on `backend`, and the kernels that ran. */
+async function windowsOn(
+  backend: string,
+  shape: readonly [number, number, number, number, number],
+): Promise<{ values: Float32Array[]; kernels: readonly string[] }> {
+  await tf.setBackend(backend);
+  const [b, side, window, shift, c] = shape;
+  const rng = new Rng(shape.reduce((a, x) => a * 19 + x, 7));
+  const mapShape = [b, side, side, c];
+  const tokenShape = [b * (side / window) ** 2, window * window, c];
+  const x = tf.tensor(random(mapShape, rng, 1), mapShape);
+  const t = tf.tensor(random(tokenShape, rng, 1), tokenShape);
+  const wTokens = tf.tensor(random(tokenShape, rng, 1), tokenShape);
+  const wMap = tf.tensor(random(mapShape, rng, 1), mapShape);
+  const partition = (m: tf.Tensor) => windowPartition(m as tf.Tensor4D, window, { shift });
+  const merge = (m: tf.Tensor) => windowMerge(m as tf.Tensor3D, window, { side, shift });
+  const profile = await tf.profile(() => [
+    partition(x),
+    merge(t),
+    tf.grad((m) => tf.sum(tf.mul(partition(m), wTokens)))(x),
+    tf.grad((m) => tf.sum(tf.mul(merge(m), wMap)))(t),
+  ]);
+  const all = profile.result as tf.Tensor[];
+  const values = await Promise.all(all.map(async (r) => (await r.data()) as Float32Array));
+  tf.dispose([...all, x, t, wTokens, wMap]);
+  return { values, kernels: profile.kernelNames };
+}
+
+Deno.test({
+  name: "webgpu: Swin's fused window partition and merge and their gradients equal tfjs-cpu's",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    for (const shape of WINDOW_SHAPES) {
+      const gpu = await windowsOn("webgpu", shape);
+      const cpu = await windowsOn("cpu", shape);
+      assert.ok(gpu.kernels.includes(FUSED_KERNELS.windowPartition), `[${shape}]: fused`);
+      assert.ok(gpu.kernels.includes(FUSED_KERNELS.windowMerge), `[${shape}]: fused merge`);
+      assert.ok(!cpu.kernels.includes(FUSED_KERNELS.windowMerge), `[${shape}]: cpu formula`);
+      ["partition", "merge", "d partition", "d merge"].forEach((what, i) => {
+        // a permutation: every value is copied, so they are equal exactly
+        assert.deepEqual(gpu.values[i], cpu.values[i], `[${shape}] ${what}`);
+      });
+    }
+    await tf.setBackend("webgpu");
+  },
+});
+
+Deno.test({
+  name: "webgpu: a shifted window partition and merge are one dispatch each",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await tf.setBackend("webgpu");
+    const x = tf.ones([2, 8, 8, 3]) as tf.Tensor<tf.Rank.R4>;
+    const tokens = tf.ones([8, 16, 3]) as tf.Tensor<tf.Rank.R3>;
+    assert.equal(dispatchesOf(() => windowPartition(x, 4, { shift: 2 })), 1, "partition");
+    assert.equal(dispatchesOf(() => windowMerge(tokens, 4, { side: 8, shift: 2 })), 1, "merge");
+    tf.dispose([x, tokens]);
   },
 });

@@ -217,6 +217,9 @@ Deno.test({
         assert.ok(gpu.kernels.includes(FUSED_KERNELS.splitHeadsGrad), `${name}: fused head split`);
         assert.ok(gpu.kernels.includes(FUSED_KERNELS.attentionGrad), `${name}: fused attention`);
       }
+      if (name === "test_swin") {
+        assert.ok(gpu.kernels.includes(FUSED_KERNELS.windowMerge), "fused window partition");
+      }
     }
     await tf.setBackend("webgpu");
   },

@@ -1,8 +1,9 @@
 /**
  * The WGSL training kernels this package adds to tfjs's `webgpu` backend, registered in one
- * call: the fused AdamW update, batch norm, layer norm, GELU, attention's head split and scaled
- * dot-product attention forward and backward, softmax's gradient and the convolutions' filter gradients (the gradients come
- * from `@efficienttrain/core`, shared with the native backend).
+ * call: the fused AdamW update, batch norm, layer norm, GELU, attention's head split, scaled
+ * dot-product attention and Swin's window partition forward and backward, softmax's gradient
+ * and the convolutions' filter gradients (the gradients come from `@efficienttrain/core`,
+ * shared with the native backend).
  *
  * @module
  */
@@ -16,6 +17,7 @@ import { geluWebgpuKernels } from "./gelu.ts";
 import { layerNormWebgpuKernels } from "./layer_norm.ts";
 import { softmaxGradWebgpuKernel } from "./softmax.ts";
 import { splitHeadsWebgpuKernels } from "./split_heads.ts";
+import { windowWebgpuKernels } from "./windows.ts";
 
 /**
  * Register the WGSL training kernels for tfjs's `webgpu` backend (idempotent). The models and
@@ -38,6 +40,7 @@ export function registerWebgpuTrainingKernels(): void {
     ...geluWebgpuKernels(),
     ...splitHeadsWebgpuKernels(),
     ...attentionWebgpuKernels(),
+    ...windowWebgpuKernels(),
     softmaxGradWebgpuKernel(),
     ...convFilterGradWebgpuKernels(),
   ];
