@@ -29,17 +29,39 @@ import { initBackend } from "@efficienttrain/backend-tfjs";
 import { createModel, modelInfo } from "@efficienttrain/models";
 import { AdamW } from "@efficienttrain/train";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    out: { type: "string", default: "bench/results/webgpu" },
-    "budget-s": { type: "string", default: "420" },
-    quick: { type: "boolean" },
-    models: { type: "string" },
-    batch: { type: "string" },
-    "tfjs-formulas": { type: "boolean" },
-  },
-});
+const USAGE = `usage: deno task bench:webgpu [flags]
+
+  --out <dir>           results folder (default: bench/results/webgpu)
+  --budget-s <s>        stop starting models after this many seconds (default: 420)
+  --quick               batch 4, one timed step per model
+  --models <list>       model@side,… (default: the CIFAR variants at 32 and five at 224)
+  --batch <n>           batch size (default: 128 up to 64 px, 64 above; 4 with --quick)
+  --tfjs-formulas       run tfjs's own programs instead of the project's WGSL kernels
+  --help                this text`;
+
+let parsed;
+try {
+  parsed = parseArgs({
+    args: Deno.args,
+    options: {
+      out: { type: "string", default: "bench/results/webgpu" },
+      "budget-s": { type: "string", default: "420" },
+      quick: { type: "boolean" },
+      models: { type: "string" },
+      batch: { type: "string" },
+      "tfjs-formulas": { type: "boolean" },
+      help: { type: "boolean" },
+    },
+  });
+} catch (error) {
+  console.error(`bench:webgpu: ${(error as Error).message}\n\n${USAGE}`);
+  Deno.exit(2);
+}
+if (parsed.values.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+const { values } = parsed;
 const tfjsFormulas = values["tfjs-formulas"] === true;
 
 /** Activate a backend; with `--tfjs-formulas`, without the project's webgpu kernels. */
