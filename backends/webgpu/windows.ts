@@ -13,6 +13,10 @@ import { FUSED_KERNELS, type WindowAttrs } from "@efficienttrain/core";
 import { type MultiOutputSpec, runMultiOutput, uniformValues } from "./multi_output.ts";
 
 const UNIFORMS = "side : i32, window : i32, shift : i32, channels : i32,";
+const GEOMETRY = `let c = uniforms.channels;
+    let w = uniforms.window;
+    let side = uniforms.side;
+    let per = side / w;`;
 
 // index runs over the tokens [B·windows, window², C]
 const PARTITION: MultiOutputSpec = {
@@ -21,10 +25,7 @@ const PARTITION: MultiOutputSpec = {
   inputs: ["X"],
   uniforms: UNIFORMS,
   per: "element",
-  body: `let c = uniforms.channels;
-    let w = uniforms.window;
-    let side = uniforms.side;
-    let per = side / w;
+  body: `${GEOMETRY}
     let channel = index % c;
     let token = (index / c) % (w * w);
     let group = index / (c * w * w);
@@ -42,10 +43,7 @@ const MERGE: MultiOutputSpec = {
   inputs: ["Tokens"],
   uniforms: UNIFORMS,
   per: "element",
-  body: `let c = uniforms.channels;
-    let w = uniforms.window;
-    let side = uniforms.side;
-    let per = side / w;
+  body: `${GEOMETRY}
     let channel = index % c;
     let col = (index / c) % side;
     let row = (index / (c * side)) % side;
