@@ -102,6 +102,10 @@ function forwardSpec(withBias: boolean): MultiOutputSpec {
   };
 }
 
+// built once: the kernel is called once per attention block per step
+const FORWARD = forwardSpec(false);
+const FORWARD_WITH_BIAS = forwardSpec(true);
+
 // dP = dO·vᵀ, dS = dP·P − (Σ dP·P)·P, dq = dS·k
 const ROW_GRADIENTS: MultiOutputSpec = {
   key: "et_attention_grad_rows",
@@ -172,7 +176,7 @@ function forward(args: KernelArgs): tf.TensorInfo[] {
   const attrs = args.attrs as unknown as AttentionAttrs;
   return runMultiOutput(
     args.backend,
-    forwardSpec(bias !== undefined),
+    bias ? FORWARD_WITH_BIAS : FORWARD,
     bias ? [q!, k!, v!, bias] : [q!, k!, v!],
     {
       outputShapes: [[g, n, heads * headDim], [g, heads, n, n]],

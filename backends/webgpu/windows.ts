@@ -57,19 +57,36 @@ const MERGE: MultiOutputSpec = {
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
-function run(args: KernelArgs, spec: MultiOutputSpec, input: tf.TensorInfo): tf.TensorInfo {
+/** One gather: `spec` over `input`, its elements reordered into `outputShape`. */
+function gather(
+  args: KernelArgs,
+  spec: MultiOutputSpec,
+  input: tf.TensorInfo,
+  outputShape: number[],
+): tf.TensorInfo {
   const { side, window, shift } = args.attrs as unknown as WindowAttrs;
-  const channels = input.shape[input.shape.length - 1];
-  const elements = input.shape.reduce((a, b) => a * b, 1);
-  const outputShape = spec === PARTITION
-    ? [elements / (window * window * channels), window * window, channels]
-    : [elements / (side * side * channels), side, side, channels];
   const [output] = runMultiOutput(args.backend, spec, [input], {
     outputShapes: [outputShape],
-    count: elements,
-    uniforms: uniformValues("int32", [side, window, shift, channels]),
+    count: outputShape.reduce((a, b) => a * b, 1),
+    uniforms: uniformValues("int32", [side, window, shift, outputShape.at(-1)!]),
   });
   return output;
+}
+
+function partition(args: KernelArgs): tf.TensorInfo {
+  const x = args.inputs.x!;
+  const [images, side, , channels] = x.shape;
+  const { window } = args.attrs as unknown as WindowAttrs;
+  const windows = (side / window) ** 2;
+  return gather(args, PARTITION, x, [images * windows, window * window, channels]);
+}
+
+function merge(args: KernelArgs): tf.TensorInfo {
+  const tokens = args.inputs.tokens!;
+  const [groups, , channels] = tokens.shape;
+  const { side, window } = args.attrs as unknown as WindowAttrs;
+  const windows = (side / window) ** 2;
+  return gather(args, MERGE, tokens, [groups / windows, side, side, channels]);
 }
 
 /**
@@ -86,12 +103,12 @@ export function windowWebgpuKernels(): tf.KernelConfig[] {
     {
       kernelName: FUSED_KERNELS.windowPartition,
       backendName: "webgpu",
-      kernelFunc: ((args: KernelArgs) => run(args, PARTITION, args.inputs.x!)) as never,
+      kernelFunc: partition as never,
     },
     {
       kernelName: FUSED_KERNELS.windowMerge,
       backendName: "webgpu",
-      kernelFunc: ((args: KernelArgs) => run(args, MERGE, args.inputs.tokens!)) as never,
+      kernelFunc: merge as never,
     },
   ];
 }
